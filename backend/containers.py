@@ -1,0 +1,283 @@
+"""The invoker's container pool, with OpenWhisk's placement rules.
+
+Placement: a warm idle container of the same action version, else a prewarmed container of the same
+kind and memory, else a cold start if memory allows, else evict idle containers and start, else wait
+in a FIFO queue. Idle containers go after `idle_timeout`; prewarmed ones are refilled in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .runtimes import Container, Runtime
+
+log = logging.getLogger("squall.pool")
+
+PREWARM = "prewarm"
+WARM = "warm"
+BUSY = "busy"
+
+
+@dataclass(eq=False)
+class PooledContainer:
+    container: Container
+    kind: str
+    memory_mb: int
+    state: str
+    action: str | None = None  # "namespace/name@version" once initialized
+    created: float = field(default_factory=time.time)
+    last_used: float = field(default_factory=time.monotonic)
+    activation_id: str | None = None
+    activations: int = 0
+
+    @property
+    def id(self) -> str:
+        return self.container.id
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "action": self.action, "state": self.state, "kind": self.kind,
+                "memory": self.memory_mb, "created": int(self.created * 1000),
+                "age": round(time.time() - self.created, 3), "activationId": self.activation_id,
+                "activations": self.activations}
+
+
+@dataclass(eq=False)
+class _Waiter:
+    key: str
+    kind: str
+    memory_mb: int
+    network: bool
+    future: asyncio.Future[tuple[PooledContainer, bool]]
+
+
+class ContainerPool:
+    def __init__(self, runtime: Runtime, *, user_memory_mb: int = 2048, idle_timeout_s: float = 600.0,
+                 prewarm: dict[tuple[str, int], int] | None = None,
+                 labels: dict[str, str] | None = None) -> None:
+        self.runtime = runtime
+        self.user_memory_mb = user_memory_mb
+        self.idle_timeout_s = idle_timeout_s
+        self.prewarm_config = dict(prewarm or {})
+        self.labels = labels or {}
+        self.containers: dict[str, PooledContainer] = {}
+        self._reserved_mb = 0  # memory of containers being created
+        self._queue: deque[_Waiter] = deque()
+        self._prewarm_pending: dict[tuple[str, int], int] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reaper: asyncio.Task[None] | None = None
+        self._closing = False
+        self.cold_starts = 0
+        self.prewarm_starts = 0
+
+    # --- accounting ---------------------------------------------------------------------------
+
+    @property
+    def used_mb(self) -> int:
+        return self._reserved_mb + sum(c.memory_mb for c in self.containers.values())
+
+    def _free_mb(self) -> int:
+        return self.user_memory_mb - self.used_mb
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [c.describe() for c in self.containers.values()]
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._reaper = asyncio.create_task(self._reap_idle())
+        self._refill_prewarm()
+
+    async def stop(self) -> None:
+        self._closing = True
+        if self._reaper:
+            self._reaper.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        while self._queue:
+            waiter = self._queue.popleft()
+            if not waiter.future.done():
+                waiter.future.set_exception(RuntimeError("the container pool is shutting down"))
+        await asyncio.gather(*(c.container.destroy() for c in list(self.containers.values())),
+                             return_exceptions=True)
+        self.containers.clear()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- placement ----------------------------------------------------------------------------
+
+    async def acquire(self, key: str, kind: str, memory_mb: int, network: bool = False) -> tuple[PooledContainer, bool]:
+        """A busy container for the action `key`, and whether it still needs /init (a cold start).
+
+        Raises when no container could be provisioned; waits (FIFO) while the pool is full.
+        """
+        if memory_mb > self.user_memory_mb:
+            raise ProvisionError(f"the action needs {memory_mb} MB but the invoker has {self.user_memory_mb} MB")
+        if not self._queue:
+            placed = self._place_now(key, kind, memory_mb, network)
+            if placed is not None:
+                return await placed
+        waiter = _Waiter(key, kind, memory_mb, network, asyncio.get_running_loop().create_future())
+        self._queue.append(waiter)
+        return await waiter.future
+
+    def _place_now(self, key: str, kind: str, memory_mb: int, network: bool) -> Any:
+        """An awaitable for a container if one can be had without waiting, else None."""
+        for c in self.containers.values():
+            if c.state == WARM and c.action == key:
+                return self._done(self._take(c), False)
+        if not network:
+            for c in self.containers.values():
+                if c.state == PREWARM and c.kind == kind and c.memory_mb == memory_mb:
+                    self._take(c)
+                    self._refill_prewarm()
+                    return self._done(c, True)
+        if self._free_mb() < memory_mb:
+            self._evict_idle(memory_mb - self._free_mb())
+        if self._free_mb() >= memory_mb:
+            self._reserved_mb += memory_mb
+            return self._cold_start(kind, memory_mb, network)
+        return None
+
+    @staticmethod
+    async def _done(c: PooledContainer, cold: bool) -> tuple[PooledContainer, bool]:
+        return c, cold
+
+    def _take(self, c: PooledContainer) -> PooledContainer:
+        c.state = BUSY
+        c.last_used = time.monotonic()
+        return c
+
+    def _evict_idle(self, needed_mb: int) -> None:
+        """Remove idle containers, least recently used first, until `needed_mb` is free."""
+        idle = sorted((c for c in self.containers.values() if c.state in (WARM, PREWARM)),
+                      key=lambda c: (c.state == PREWARM, c.last_used))
+        if sum(c.memory_mb for c in idle) < needed_mb:
+            return  # evicting would not make room; keep them warm and queue instead
+        freed = 0
+        for c in idle:
+            if freed >= needed_mb:
+                break
+            freed += c.memory_mb
+            self._remove(c)
+
+    async def _cold_start(self, kind: str, memory_mb: int, network: bool) -> tuple[PooledContainer, bool]:
+        try:
+            container = await self.runtime.create(kind, memory_mb, network=network, labels=self.labels)
+        except BaseException:
+            self._reserved_mb -= memory_mb
+            self._dispatch()
+            raise
+        self._reserved_mb -= memory_mb
+        self.cold_starts += 1
+        pooled = PooledContainer(container, kind, memory_mb, BUSY)
+        self.containers[pooled.id] = pooled
+        return pooled, True
+
+    def _dispatch(self) -> None:
+        """Serve queued requests in order while they can be placed."""
+        while self._queue and not self._closing:
+            waiter = self._queue[0]
+            if waiter.future.done():
+                self._queue.popleft()
+                continue
+            placed = self._place_now(waiter.key, waiter.kind, waiter.memory_mb, waiter.network)
+            if placed is None:
+                return
+            self._queue.popleft()
+            self._spawn(self._resolve(waiter, placed))
+
+    @staticmethod
+    async def _resolve(waiter: _Waiter, placed: Any) -> None:
+        try:
+            result = await placed
+        except BaseException as ex:
+            if not waiter.future.done():
+                waiter.future.set_exception(ex if isinstance(ex, Exception) else ProvisionError(str(ex)))
+            return
+        if waiter.future.done():  # the waiter gave up; put the container back
+            c, _ = result
+            c.state = WARM if c.action else PREWARM
+            return
+        waiter.future.set_result(result)
+
+    def release(self, c: PooledContainer, key: str | None) -> None:
+        """Back to the pool, warm for `key` (the action it was initialized with)."""
+        c.state = WARM
+        c.action = key
+        c.activation_id = None
+        c.last_used = time.monotonic()
+        self._dispatch()
+
+    def _remove(self, c: PooledContainer) -> None:
+        self.containers.pop(c.id, None)
+        self._spawn(self._destroy(c))
+
+    async def _destroy(self, c: PooledContainer) -> None:
+        try:
+            await c.container.destroy()
+        except Exception:
+            log.exception("could not destroy container %s", c.id)
+
+    async def discard(self, c: PooledContainer) -> None:
+        """Destroy a container after a developer or system error; its memory returns to the pool."""
+        self.containers.pop(c.id, None)
+        await self._destroy(c)
+        self._dispatch()
+        self._refill_prewarm()
+
+    # --- prewarm and idle ---------------------------------------------------------------------
+
+    def _refill_prewarm(self) -> None:
+        if self._closing:
+            return
+        for (kind, memory_mb), count in self.prewarm_config.items():
+            have = sum(1 for c in self.containers.values()
+                       if c.state == PREWARM and c.kind == kind and c.memory_mb == memory_mb)
+            pending = self._prewarm_pending.get((kind, memory_mb), 0)
+            for _ in range(count - have - pending):
+                if self._free_mb() < memory_mb or self._queue:
+                    return
+                self._reserved_mb += memory_mb
+                self._prewarm_pending[(kind, memory_mb)] = self._prewarm_pending.get((kind, memory_mb), 0) + 1
+                self._spawn(self._start_prewarm(kind, memory_mb))
+
+    async def _start_prewarm(self, kind: str, memory_mb: int) -> None:
+        try:
+            container = await self.runtime.create(kind, memory_mb, labels=self.labels)
+        except Exception:
+            log.exception("could not start a prewarmed %s container", kind)
+            return
+        finally:
+            self._reserved_mb -= memory_mb
+            self._prewarm_pending[(kind, memory_mb)] -= 1
+        self.prewarm_starts += 1
+        pooled = PooledContainer(container, kind, memory_mb, PREWARM)
+        self.containers[pooled.id] = pooled
+        self._dispatch()
+
+    async def _reap_idle(self) -> None:
+        interval = max(0.05, min(self.idle_timeout_s / 4, 10.0))
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for c in list(self.containers.values()):
+                if c.state == WARM and now - c.last_used > self.idle_timeout_s:
+                    log.info("removing idle container %s (%s)", c.id, c.action)
+                    self._remove(c)
+                    self._dispatch()
+
+
+class ProvisionError(Exception):
+    """No container could be made for the action."""

@@ -1,0 +1,286 @@
+"""The invoker: takes activation messages off its bus topic, runs them in pooled containers, and
+sends each completion (with the whole activation record) back to the controller that asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from . import entities as E
+from .bus import HEALTH_TOPIC, Bus, completed_topic, invoker_topic
+from .containers import ContainerPool, PooledContainer, ProvisionError
+from .messages import ActivationMessage, CompletionMessage, PingMessage
+from .runtimes import Runtime, RunOutcome
+
+log = logging.getLogger("squall.invoker")
+
+PING_INTERVAL_S = 1.0
+# Logs of a container that died or timed out have no sentinel; don't wait long for one.
+DEAD_CONTAINER_LOG_WAIT_S = 0.2
+
+
+def control_topic(invoker_id: int) -> str:
+    """Operator commands for one invoker (cancel an activation, remove a container)."""
+    return f"invoker{invoker_id}-control"
+
+
+class Cancelled(Exception):
+    pass
+
+
+class Invoker:
+    def __init__(self, invoker_id: int, bus: Bus, runtime: Runtime, *, user_memory_mb: int = 2048,
+                 idle_timeout_s: float = 600.0, prewarm: dict[tuple[str, int], int] | None = None) -> None:
+        self.id = invoker_id
+        self.bus = bus
+        self.runtime = runtime
+        self.user_memory_mb = user_memory_mb
+        self.pool = ContainerPool(runtime, user_memory_mb=user_memory_mb, idle_timeout_s=idle_timeout_s,
+                                  prewarm=prewarm, labels={"squall.invoker": str(invoker_id)})
+        # Take no more from the topic than the pool could start on, so queue depth stays meaningful.
+        self.max_inflight = max(1, user_memory_mb // E.MEMORY_MIN_MB)
+        self._slots = asyncio.Semaphore(self.max_inflight)
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._cancel_reason: dict[str, str] = {}
+        self._current: dict[str, PooledContainer] = {}  # activation id -> its container
+        self._tasks: list[asyncio.Task[None]] = []
+        self._accepting = True
+
+    async def start(self) -> None:
+        removed = await self.runtime.remove_leftovers(self.id)
+        if removed:
+            log.info("invoker%d removed %d containers left by an earlier run", self.id, removed)
+        await self.pool.start()
+        activations = await self.bus.consumer(invoker_topic(self.id), f"invoker{self.id}")
+        control = await self.bus.consumer(control_topic(self.id), f"invoker{self.id}")
+        await self._ping()
+        self._tasks = [
+            asyncio.create_task(self._consume(activations)),
+            asyncio.create_task(self._consume_control(control)),
+            asyncio.create_task(self._ping_loop()),
+        ]
+        log.info("invoker%d up: runtime %s, %d MB user memory", self.id, self.runtime.name, self.user_memory_mb)
+
+    async def stop(self, grace_s: float = 30.0) -> None:
+        """Stop taking work, let running activations finish (or end them with a record), clean up."""
+        self._accepting = False
+        for task in self._tasks:
+            task.cancel()
+        running = list(self._running.values())
+        if running:
+            done, pending = await asyncio.wait(running, timeout=grace_s)
+            for activation_id, task in list(self._running.items()):
+                if task in pending:
+                    self._cancel_reason[activation_id] = E.LOST_AT_SHUTDOWN
+                    task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5.0)
+        await self.pool.stop()
+        await self.runtime.remove_leftovers(self.id)
+
+    # --- status -------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return {"userMemory": self.user_memory_mb, "usedMemory": self.pool.used_mb,
+                "containers": self.pool.describe(), "running": len(self._running),
+                "queued": self.pool.queued, "runtime": self.runtime.name,
+                "coldStarts": self.pool.cold_starts, "prewarmStarts": self.pool.prewarm_starts}
+
+    async def _ping(self) -> None:
+        ping = PingMessage(self.id, self.user_memory_mb, E.now_ms(), self.status())
+        await self.bus.publish(HEALTH_TOPIC, ping.encode())
+
+    async def _ping_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PING_INTERVAL_S)
+            try:
+                await self._ping()
+            except Exception:
+                log.exception("invoker%d could not send its ping", self.id)
+
+    # --- work ---------------------------------------------------------------------------------
+
+    async def _consume(self, consumer: Any) -> None:
+        while self._accepting:
+            await self._slots.acquire()
+            try:
+                data = await consumer.get()
+            except BaseException:
+                self._slots.release()
+                raise
+            try:
+                msg = ActivationMessage.decode(data)
+            except (ValueError, TypeError, KeyError):
+                log.error("invoker%d dropped a malformed activation message", self.id)
+                self._slots.release()
+                continue
+            task = asyncio.create_task(self._activate(msg))
+            self._running[msg.activation_id] = task
+            task.add_done_callback(lambda _t, aid=msg.activation_id: self._finished(aid))
+
+    def _finished(self, activation_id: str) -> None:
+        self._running.pop(activation_id, None)
+        self._cancel_reason.pop(activation_id, None)
+        self._slots.release()
+
+    async def _consume_control(self, consumer: Any) -> None:
+        while True:
+            data = await consumer.get()
+            try:
+                command = json.loads(data)
+                if command.get("kind") == "cancel":
+                    self.cancel(command["activation_id"], E.CANCELLED_BY_OPERATOR)
+                elif command.get("kind") == "remove-container":
+                    await self.remove_container(command["container_id"])
+            except Exception:
+                log.exception("invoker%d could not carry out a control command", self.id)
+
+    def cancel(self, activation_id: str, reason: str) -> bool:
+        task = self._running.get(activation_id)
+        if task is None:
+            return False
+        self._cancel_reason[activation_id] = reason
+        task.cancel()
+        return True
+
+    async def remove_container(self, container_id: str) -> bool:
+        c = self.pool.containers.get(container_id)
+        if c is None:
+            return False
+        if c.state == "busy" and c.activation_id and self.cancel(c.activation_id, E.CANCELLED_BY_OPERATOR):
+            return True  # the cancelled activation destroys its container
+        await self.pool.discard(c)
+        return True
+
+    async def _activate(self, msg: ActivationMessage) -> None:
+        action = E.Action.from_json(msg.action)
+        started = E.now_ms()
+        c: PooledContainer | None = None
+        try:
+            record, c, keep = await self._execute(msg, action)
+        except asyncio.CancelledError:
+            reason = self._cancel_reason.get(msg.activation_id, E.LOST_AT_SHUTDOWN)
+            status = E.DEVELOPER_ERROR if reason == E.CANCELLED_BY_OPERATOR else E.INTERNAL_ERROR
+            record = self._record(msg, action, started, E.now_ms(), status, {"error": reason}, [])
+            keep = False
+            c = self._current.pop(msg.activation_id, None)
+        except Exception:
+            log.exception("invoker%d failed activation %s", self.id, msg.activation_id)
+            record = self._record(msg, action, started, E.now_ms(), E.INTERNAL_ERROR,
+                                  {"error": E.PROVISION_ERROR}, [])
+            keep = False
+            c = self._current.pop(msg.activation_id, None)
+        else:
+            self._current.pop(msg.activation_id, None)
+        if c is not None:
+            if keep:
+                self.pool.release(c, f"{action.path}@{action.version}")
+            else:
+                await self.pool.discard(c)
+        completion = CompletionMessage(msg.activation_id, self.id,
+                                       record["response"]["status"] == E.INTERNAL_ERROR, record)
+        await self.bus.publish(completed_topic(msg.controller), completion.encode())
+
+    async def _execute(self, msg: ActivationMessage, action: E.Action) -> tuple[dict[str, Any], PooledContainer | None, bool]:
+        key = f"{action.path}@{action.version}"
+        network = bool(action.annotation("network", False))
+        try:
+            c, cold = await self.pool.acquire(key, action.kind, action.limits.memory, network)
+        except ProvisionError as ex:
+            log.error("invoker%d: %s", self.id, ex)
+            now = E.now_ms()
+            return self._record(msg, action, now, now, E.INTERNAL_ERROR, {"error": E.PROVISION_ERROR}, []), None, False
+        except Exception:
+            log.exception("invoker%d could not provision a container", self.id)
+            now = E.now_ms()
+            return self._record(msg, action, now, now, E.INTERNAL_ERROR, {"error": E.PROVISION_ERROR}, []), None, False
+        self._current[msg.activation_id] = c
+        c.activation_id = msg.activation_id
+        c.activations += 1
+        container = c.container
+        timeout_s = action.limits.timeout / 1000
+        log_limit = action.limits.logs * E.MB
+        start = E.now_ms()
+        wait_time = max(0, start - msg.accepted)
+        init_time: int | None = None
+
+        if cold:
+            init_payload = {"name": action.name, "main": action.exec.get("main", "main"),
+                            "code": action.exec["code"], "binary": action.exec.get("binary", False),
+                            "env": {}}
+            outcome = await container.init(init_payload, timeout_s)
+            init_time = E.now_ms() - start
+            failure = await self._failure(c, outcome, action, init=True)
+            if failure is not None:
+                logs = await container.logs.collect(log_limit, DEAD_CONTAINER_LOG_WAIT_S)
+                return self._record(msg, action, start, E.now_ms(), E.DEVELOPER_ERROR, failure, logs,
+                                    wait_time, init_time, timed_out=outcome.timed_out), c, False
+
+        params = action.param_dict()
+        params.update(msg.content)
+        run_payload: dict[str, Any] = {
+            "value": params, "namespace": msg.subject, "action_name": f"/{action.path}",
+            "action_version": action.version, "activation_id": msg.activation_id,
+            "transaction_id": msg.transid,
+            "deadline": str(E.now_ms() + action.limits.timeout),
+        }
+        if msg.api_key:
+            run_payload["api_key"] = msg.api_key
+        outcome = await container.run(run_payload, timeout_s)
+        end = E.now_ms()
+        failure = await self._failure(c, outcome, action, init=False)
+        if failure is not None:
+            logs = await container.logs.collect(log_limit, DEAD_CONTAINER_LOG_WAIT_S)
+            return self._record(msg, action, start, end, E.DEVELOPER_ERROR, failure, logs,
+                                wait_time, init_time, timed_out=outcome.timed_out), c, False
+        logs = await container.logs.collect(log_limit)
+        status, result, keep = self._interpret(outcome)
+        return self._record(msg, action, start, end, status, result, logs, wait_time, init_time), c, keep
+
+    async def _failure(self, c: PooledContainer, outcome: RunOutcome, action: E.Action, *, init: bool) -> dict[str, Any] | None:
+        """The error result when the container timed out or died, else None."""
+        if outcome.timed_out:
+            return {"error": E.timed_out(action.limits.timeout, init)}
+        if outcome.gone:
+            if await c.container.out_of_memory():
+                return {"error": E.MEMORY_EXHAUSTED}
+            return {"error": E.ABNORMAL_INIT if init else E.ABNORMAL_RUN}
+        if init and outcome.status != 200:
+            try:
+                body = outcome.json()
+                error = body.get("error") if isinstance(body, dict) else None
+            except ValueError:
+                error = None
+            return {"error": error or E.ABNORMAL_INIT}
+        return None
+
+    @staticmethod
+    def _interpret(outcome: RunOutcome) -> tuple[str, Any, bool]:
+        """Map a /run response to (status, result, keep the container warm)."""
+        size = len(outcome.body)
+        if size > E.MAX_PAYLOAD:
+            return E.APPLICATION_ERROR, {"error": E.truncated_response(size, E.MAX_PAYLOAD)}, True
+        try:
+            result = outcome.json()
+        except ValueError:
+            return E.DEVELOPER_ERROR, {"error": "The action did not produce a valid JSON response."}, False
+        if outcome.status != 200:
+            if isinstance(result, dict) and "error" in result:
+                return E.DEVELOPER_ERROR, {"error": result["error"]}, False
+            return E.DEVELOPER_ERROR, {"error": E.NOT_A_DICTIONARY}, False
+        if isinstance(result, dict) and "error" in result:
+            return E.APPLICATION_ERROR, result, True
+        return E.SUCCESS, result, True
+
+    def _record(self, msg: ActivationMessage, action: E.Action, start: int, end: int, status: str,
+                result: Any, logs: list[str], wait_time: int | None = None, init_time: int | None = None,
+                *, timed_out: bool = False) -> dict[str, Any]:
+        return E.activation_record(
+            namespace=msg.namespace, name=msg.name, subject=msg.subject, activation_id=msg.activation_id,
+            version=action.version, start=start, end=end, status=status, result=result, logs=logs,
+            kind=action.kind, limits=action.limits.to_json(), wait_time=wait_time, init_time=init_time,
+            timed_out_=timed_out)

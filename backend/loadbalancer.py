@@ -1,0 +1,160 @@
+"""OpenWhisk's sharding load balancer: home invoker by hash, co-prime stepping, memory slots, health.
+
+Invoker health comes from pings on the `health` topic and from the completions it sends: no ping
+for 10 s is offline; more than 3 system errors in the last 10 results is unhealthy; more than 3 ack
+timeouts in the last 10 is unresponsive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .bus import Bus, invoker_topic
+from .messages import ActivationMessage, PingMessage
+
+HEALTHY = "healthy"
+UNHEALTHY = "unhealthy"
+UNRESPONSIVE = "unresponsive"
+OFFLINE = "offline"
+
+OFFLINE_AFTER_S = 10.0
+
+
+@dataclass
+class InvokerHealth:
+    id: int
+    user_memory_mb: int
+    last_ping: float = field(default_factory=time.monotonic)
+    status: dict[str, Any] = field(default_factory=dict)
+    used_mb: int = 0  # slots taken by this controller's in-flight activations
+    inflight: int = 0
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=10))  # "ok", "system", "timeout"
+
+    def state(self, now: float) -> str:
+        if now - self.last_ping > OFFLINE_AFTER_S:
+            return OFFLINE
+        if sum(1 for r in self.recent if r == "system") > 3:
+            return UNHEALTHY
+        if sum(1 for r in self.recent if r == "timeout") > 3:
+            return UNRESPONSIVE
+        return HEALTHY
+
+
+@dataclass
+class Inflight:
+    message: ActivationMessage
+    invoker: int
+    memory_mb: int
+    timeout_ms: int
+    meta: dict[str, Any]
+    waiter: asyncio.Future[dict[str, Any]]
+    timer: asyncio.TimerHandle | None = None
+
+
+class NoInvokers(Exception):
+    pass
+
+
+def step_sizes(n: int) -> list[int]:
+    """Step sizes co-prime to n, so stepping from any home visits every invoker once."""
+    return [s for s in range(1, n + 1) if math.gcd(s, n) == 1] or [1]
+
+
+class LoadBalancer:
+    def __init__(self, bus: Bus, *, forced_completion: Callable[[Inflight], Any],
+                 ack_min_s: float = 60.0, ack_extra_s: float = 60.0) -> None:
+        self.bus = bus
+        self.invokers: dict[int, InvokerHealth] = {}
+        self.inflight: dict[str, Inflight] = {}
+        self.forced_completion = forced_completion
+        self.ack_min_s = ack_min_s
+        self.ack_extra_s = ack_extra_s
+
+    # --- health -------------------------------------------------------------------------------
+
+    def on_ping(self, ping: PingMessage) -> None:
+        inv = self.invokers.get(ping.invoker)
+        if inv is None:
+            inv = self.invokers[ping.invoker] = InvokerHealth(ping.invoker, ping.user_memory_mb)
+        inv.user_memory_mb = ping.user_memory_mb
+        inv.last_ping = time.monotonic()
+        inv.status = ping.status
+
+    def states(self) -> dict[int, str]:
+        now = time.monotonic()
+        return {i: inv.state(now) for i, inv in sorted(self.invokers.items())}
+
+    def healthy(self) -> list[InvokerHealth]:
+        now = time.monotonic()
+        return [inv for inv in self.invokers.values() if inv.state(now) == HEALTHY]
+
+    # --- scheduling ---------------------------------------------------------------------------
+
+    def choose(self, namespace: str, action_path: str, memory_mb: int) -> InvokerHealth:
+        ordered = [self.invokers[i] for i in sorted(self.invokers)]
+        now = time.monotonic()
+        usable = [inv.state(now) == HEALTHY for inv in ordered]
+        if not any(usable):
+            raise NoInvokers()
+        n = len(ordered)
+        h = zlib.crc32(f"{namespace}/{action_path}".encode())
+        home = h % n
+        steps = step_sizes(n)
+        step = steps[h % len(steps)]
+        for i in range(n):
+            idx = (home + i * step) % n
+            inv = ordered[idx]
+            if usable[idx] and inv.user_memory_mb - inv.used_mb >= memory_mb:
+                return inv
+        return random.choice([inv for inv, ok in zip(ordered, usable) if ok])  # overload
+
+    async def publish(self, message: ActivationMessage, invoker: InvokerHealth, memory_mb: int,
+                      timeout_ms: int, meta: dict[str, Any]) -> Inflight:
+        loop = asyncio.get_running_loop()
+        entry = Inflight(message, invoker.id, memory_mb, timeout_ms, meta, loop.create_future())
+        self.inflight[message.activation_id] = entry
+        invoker.used_mb += memory_mb
+        invoker.inflight += 1
+        entry.timer = loop.call_later(self.forced_after_s(timeout_ms), self._force, message.activation_id)
+        try:
+            await self.bus.publish(invoker_topic(invoker.id), message.encode())
+        except BaseException:
+            self.release(message.activation_id)
+            raise
+        return entry
+
+    def forced_after_s(self, timeout_ms: int) -> float:
+        return max(timeout_ms / 1000, self.ack_min_s) * 2 + self.ack_extra_s
+
+    def release(self, activation_id: str, outcome: str | None = None) -> Inflight | None:
+        """Free the slot of a completed activation; None if it was not (or no longer) in flight."""
+        entry = self.inflight.pop(activation_id, None)
+        if entry is None:
+            return None
+        if entry.timer:
+            entry.timer.cancel()
+        inv = self.invokers.get(entry.invoker)
+        if inv is not None:
+            inv.used_mb -= entry.memory_mb
+            inv.inflight -= 1
+            if outcome:
+                inv.recent.append(outcome)
+        return entry
+
+    def _force(self, activation_id: str) -> None:
+        entry = self.release(activation_id, "timeout")
+        if entry is not None:
+            self.forced_completion(entry)
+
+    def inflight_by_namespace(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for entry in self.inflight.values():
+            counts[entry.message.subject] = counts.get(entry.message.subject, 0) + 1
+        return counts

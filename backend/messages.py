@@ -1,0 +1,66 @@
+"""What travels on the bus: activation messages, completion acks and invoker pings (JSON bytes)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def _encode(obj: Any) -> bytes:
+    return json.dumps(asdict(obj), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass
+class ActivationMessage:
+    transid: str
+    activation_id: str
+    namespace: str  # the namespace that owns the action
+    name: str
+    version: str
+    subject: str  # the namespace of the caller
+    blocking: bool
+    controller: int
+    accepted: int  # epoch ms when the controller accepted the request (for waitTime)
+    content: dict[str, Any]
+    action: dict[str, Any]  # the action document, so an invoker never reads the store
+    api_key: str | None = None
+
+    def encode(self) -> bytes:
+        return _encode(self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> "ActivationMessage":
+        return cls(**json.loads(data))
+
+
+@dataclass
+class CompletionMessage:
+    activation_id: str
+    invoker: int
+    is_system_error: bool
+    record: dict[str, Any]  # the whole activation record, stored by the controller
+    kind: str = "completion"
+
+    def encode(self) -> bytes:
+        return _encode(self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> "CompletionMessage":
+        return cls(**json.loads(data))
+
+
+@dataclass
+class PingMessage:
+    invoker: int
+    user_memory_mb: int
+    sent: int
+    status: dict[str, Any] = field(default_factory=dict)  # containers and memory, for the status API
+    kind: str = "ping"
+
+    def encode(self) -> bytes:
+        return _encode(self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> "PingMessage":
+        return cls(**json.loads(data))

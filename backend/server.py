@@ -1,0 +1,254 @@
+"""`squall up`: the whole backend in one process (store, bus, invokers, controller, HTTP API).
+
+`Squall` is also what the console and the tests embed, so they run exactly what `squall up` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import uvicorn
+
+from . import entities as E
+from .bus import Bus, MemoryBus
+from .controller import Controller, create_app
+from .invoker import Invoker
+from .runtimes import ProcessRuntime, Runtime
+from .store import Store
+
+log = logging.getLogger("squall")
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("SQUALL_HOME") or Path.home() / ".squall")
+
+
+@dataclass
+class Config:
+    home: Path = field(default_factory=default_home)
+    host: str = "127.0.0.1"
+    port: int = 3233
+    invokers: int = 1
+    bus: str = "memory"
+    runtime: str = "auto"
+    user_memory_mb: int = 2048
+    idle_timeout_s: float = 600.0
+    prewarm: int = 1
+    shutdown_grace_s: float = 30.0
+    ack_min_s: float = 60.0
+    ack_extra_s: float = 60.0
+
+    @property
+    def api_host(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: `squall up` and the console decide when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def choose_runtime(config: Config) -> Runtime:
+    """Pick the runtime and say why, since the process runtime does not isolate untrusted code."""
+    work_dir = config.home / "containers"
+    if config.runtime == "docker":
+        raise SystemExit("error: the Docker runtime is not available in this version of Squall; "
+                         "use --runtime process")
+    if config.runtime not in ("auto", "process"):
+        raise SystemExit(f"error: unknown runtime '{config.runtime}' (auto, docker or process)")
+    why = ("asked for with --runtime process" if config.runtime == "process"
+           else "the Docker runtime is not available in this version of Squall")
+    log.info("runtime: process (%s)", why)
+    log.warning("the process runtime runs actions as local subprocesses with resource limits only: "
+                "it does NOT isolate untrusted code")
+    return ProcessRuntime(work_dir, config.api_host)
+
+
+def make_bus(config: Config) -> Bus:
+    if config.bus == "memory":
+        return MemoryBus()
+    raise SystemExit(f"error: the '{config.bus}' bus is not available in this version of Squall; use --bus memory")
+
+
+def write_wskprops(path: Path, api_host: str, auth: str, namespace: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"APIHOST={api_host}\nAUTH={auth}\nNAMESPACE={namespace}\n")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+class Squall:
+    """The embedded backend: everything `squall up` runs, startable and stoppable from asyncio."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store = Store(config.home / "squall.db")
+        self.bus = make_bus(config)
+        self.runtime = choose_runtime(config)
+        self.invokers = [
+            Invoker(i, self.bus, self.runtime, user_memory_mb=config.user_memory_mb,
+                    idle_timeout_s=config.idle_timeout_s,
+                    prewarm={(E.DEFAULT_KIND, E.MEMORY_DEFAULT_MB): config.prewarm} if config.prewarm else None)
+            for i in range(config.invokers)
+        ]
+        self.controller = Controller(self.store, self.bus, api_host=config.api_host,
+                                     runtime_name=self.runtime.name, ack_min_s=config.ack_min_s,
+                                     ack_extra_s=config.ack_extra_s)
+        self.app = create_app(self.controller)
+        self._server: _EmbeddedServer | None = None
+        self._serve_task: asyncio.Task[None] | None = None
+
+    @property
+    def api_host(self) -> str:
+        return self.config.api_host
+
+    @property
+    def user_props(self) -> Path:
+        return self.config.home / "wskprops"
+
+    @property
+    def admin_props(self) -> Path:
+        return self.config.home / "admin.wskprops"
+
+    async def start(self) -> None:
+        self.config.home.mkdir(parents=True, exist_ok=True)
+        await self.store.open()
+        await self.bus.start()
+        await self.controller.start()
+        for invoker in self.invokers:
+            await invoker.start()
+        guest = self.controller.identity(E.DEFAULT_NAMESPACE)
+        admin = self.controller.identity(E.SYSTEM_NAMESPACE)
+        assert guest is not None and admin is not None
+        write_wskprops(self.user_props, self.api_host, guest.auth, guest.namespace)
+        write_wskprops(self.admin_props, self.api_host, admin.auth, admin.namespace)
+        await self._wait_for_invokers()
+        uv_config = uvicorn.Config(self.app, host=self.config.host, port=self.config.port,
+                                   log_level="warning", access_log=False, lifespan="off",
+                                   loop="none", http="httptools",
+                                   timeout_graceful_shutdown=int(self.config.shutdown_grace_s) + 5)
+        self._server = _EmbeddedServer(uv_config)
+        self._serve_task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._serve_task.done():
+                await self._serve_task  # surfaces the bind error
+                raise SystemExit(f"error: could not serve on {self.api_host}")
+            await asyncio.sleep(0.01)
+        log.info("controller listening on %s", self.api_host)
+
+    async def _wait_for_invokers(self) -> None:
+        for _ in range(200):
+            if len(self.controller.lb.healthy()) >= len(self.invokers):
+                return
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Stop accepting, let running activations finish or end with a record, remove containers."""
+        self.controller.accepting = False
+        if self._server is not None:
+            self._server.should_exit = True
+        await self.controller.drain(self.config.shutdown_grace_s)
+        if self._serve_task is not None:
+            await asyncio.gather(self._serve_task, return_exceptions=True)
+        for invoker in self.invokers:
+            await invoker.stop(grace_s=1.0)
+        await self.controller.stop()
+        await self.bus.stop()
+        await self.store.close()
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    d = Config()
+    parser.add_argument("--host", default=d.host, help="address the controller listens on")
+    parser.add_argument("--port", type=int, default=d.port)
+    parser.add_argument("--home", type=Path, default=None,
+                        help="state directory (default $SQUALL_HOME, else ~/.squall)")
+    parser.add_argument("--invokers", type=int, default=d.invokers, help="in-process invokers")
+    parser.add_argument("--bus", default=d.bus, choices=["memory", "kafka"])
+    parser.add_argument("--runtime", default=d.runtime, choices=["auto", "docker", "process"])
+    parser.add_argument("--user-memory", type=int, default=d.user_memory_mb, dest="user_memory_mb",
+                        help="MB of action memory per invoker")
+    parser.add_argument("--idle-timeout", type=float, default=d.idle_timeout_s, dest="idle_timeout_s",
+                        help="seconds before an idle warm container is removed")
+    parser.add_argument("--prewarm", type=int, default=d.prewarm,
+                        help="prewarmed python:3 containers per invoker")
+    parser.add_argument("--log-level", default="info")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    return Config(home=args.home or default_home(), host=args.host, port=args.port, invokers=args.invokers,
+                  bus=args.bus, runtime=args.runtime, user_memory_mb=args.user_memory_mb,
+                  idle_timeout_s=args.idle_timeout_s, prewarm=args.prewarm)
+
+
+async def run_until_signalled(squall: Squall) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await squall.start()
+    print(f"Squall is up at {squall.api_host} (runtime {squall.runtime.name}, bus {squall.bus.name}, "
+          f"{len(squall.invokers)} invoker(s)).\n"
+          f"  credentials: {squall.user_props} (admin: {squall.admin_props})\n"
+          f"  try: squall action create hello hello.py && squall action invoke hello -p name World --result\n"
+          f"  stop with Ctrl+C", flush=True)
+    await stop.wait()
+    log.info("stopping: no new activations; waiting for running ones")
+    await squall.stop()
+    log.info("stopped")
+
+
+def _run(coro: Any) -> None:
+    """Run on uvloop where it is installed: the HTTP and socket hops are noticeably faster."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="squall", description="Squall backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run the controller and invokers in this process (headless)")
+    add_backend_arguments(up)
+    inv = sub.add_parser("invoker", help="run an invoker as a process of its own (needs --bus kafka)")
+    inv.add_argument("--id", type=int, required=True)
+    add_backend_arguments(inv)
+    args = parser.parse_args(argv)
+    _configure_logging(args.log_level)
+    if args.command == "invoker":
+        print("error: a separate invoker process needs the Kafka bus, which is not available in this "
+              "version of Squall; use `squall up --invokers N`", file=sys.stderr)
+        return 2
+    squall = Squall(config_from_args(args))
+    try:
+        _run(run_until_signalled(squall))
+    except OSError as ex:
+        print(f"error: {ex}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
