@@ -1,0 +1,140 @@
+"""Fixtures that run the real `squall up` as a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_props(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+@dataclass
+class Server:
+    """A running `squall up` and the credentials it wrote."""
+
+    home: Path
+    port: int
+    args: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = self.home / f"server-{self.port}.log"
+
+    @property
+    def apihost(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def guest_auth(self) -> str:
+        return read_props(self.home / "wskprops")["AUTH"]
+
+    @property
+    def admin_auth(self) -> str:
+        return read_props(self.home / "admin.wskprops")["AUTH"]
+
+    def start(self, timeout: float = 30.0) -> "Server":
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "SQUALL_HOME": str(self.home), "PYTHONPATH": str(ROOT)}
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "backend.server", "up", "--port", str(self.port), "--home", str(self.home),
+             *self.args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"squall up exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                httpx.get(self.apihost + "/api/v1", timeout=1.0)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"squall up did not answer in {timeout}s:\n{self.log()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(timeout)
+        self.process = None
+        return code
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def client(self, auth: str | None = None, **kwargs: Any) -> httpx.Client:
+        user, _, key = (auth or self.guest_auth).partition(":")
+        return httpx.Client(base_url=self.apihost, auth=(user, key), timeout=kwargs.pop("timeout", 70.0),
+                            **kwargs)
+
+    def admin(self) -> httpx.Client:
+        return self.client(self.admin_auth)
+
+    def new_namespace(self, limits: dict[str, int] | None = None) -> tuple[str, str]:
+        """A fresh namespace (so tests do not share throttles or entities) and its key."""
+        name = "ns_" + uuid.uuid4().hex[:10]
+        with self.admin() as admin:
+            r = admin.put(f"/api/v1/system/namespaces/{name}")
+            assert r.status_code == 200, r.text
+            auth = r.json()["auth"]
+            if limits:
+                r = admin.put(f"/api/v1/system/namespaces/{name}/limits", json=limits)
+                assert r.status_code == 200, r.text
+        return name, auth
+
+
+def start_server(home: Path, *args: str, port: int | None = None) -> Server:
+    return Server(home, port or free_port(), list(args)).start()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One backend for the session; tests isolate themselves with `server.new_namespace()`."""
+    srv = start_server(tmp_path_factory.mktemp("squall-home"), "--invokers", "2", "--idle-timeout", "120")
+    yield srv
+    if srv.process is not None:
+        assert srv.stop() == 0, srv.log()
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[Server]:
+    """A backend of the test's own, for tests that restart or kill it."""
+    srv = start_server(tmp_path / "home")
+    yield srv
+    if srv.process is not None:
+        srv.stop(signal.SIGKILL)
+
+
+HELLO = '''
+def main(args):
+    print("hello stdout")
+    return {"greeting": "Hello " + args.get("name", "stranger")}
+'''
+
+
+def deploy(client: httpx.Client, name: str, code: str = HELLO, **body: Any) -> httpx.Response:
+    r = client.put(f"/api/v1/namespaces/_/actions/{name}",
+                   json={"exec": {"kind": "python:3", "code": code}, **body})
+    assert r.status_code == 200, r.text
+    return r

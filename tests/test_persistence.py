@@ -1,0 +1,64 @@
+"""What survives a restart, a crash and a graceful stop: nothing accepted is ever lost."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+from conftest import Server, deploy, read_props
+
+
+def test_keys_entities_and_activations_survive_a_restart(fresh_server: Server) -> None:
+    props = read_props(fresh_server.home / "wskprops")
+    admin_props = read_props(fresh_server.home / "admin.wskprops")
+    assert props["APIHOST"] == fresh_server.apihost and props["NAMESPACE"] == "guest"
+    uid, _, key = props["AUTH"].partition(":")
+    assert len(key) == 64 and len(uid) == 36
+    assert admin_props["NAMESPACE"] == "whisk.system"
+    with fresh_server.client() as c:
+        deploy(c, "hello", parameters=[{"key": "name", "value": "kept"}])
+        record = c.post("/api/v1/namespaces/_/actions/hello?blocking=true").json()
+    assert fresh_server.stop() == 0
+    fresh_server.start()
+    assert read_props(fresh_server.home / "wskprops")["AUTH"] == props["AUTH"]
+    assert read_props(fresh_server.home / "admin.wskprops")["AUTH"] == admin_props["AUTH"]
+    with fresh_server.client() as c:
+        assert c.get("/api/v1/namespaces/_/actions/hello").json()["parameters"] == [{"key": "name", "value": "kept"}]
+        again = c.get(f"/api/v1/namespaces/_/activations/{record['activationId']}").json()
+        assert again == record
+        assert c.post("/api/v1/namespaces/_/actions/hello?blocking=true&result=true").json() == {
+            "greeting": "Hello kept"}
+
+
+def test_every_accepted_activation_resolves_after_a_crash(fresh_server: Server) -> None:
+    with fresh_server.client() as c:
+        deploy(c, "slow", "import time\ndef main(args):\n    time.sleep(60)\n    return {}\n")
+        ids = [c.post("/api/v1/namespaces/_/actions/slow").json()["activationId"] for _ in range(3)]
+    time.sleep(0.5)
+    assert fresh_server.stop(signal.SIGKILL) == -signal.SIGKILL
+    time.sleep(0.3)
+    leftovers = subprocess.run(["pgrep", "-f", str(fresh_server.home / "containers")], capture_output=True)
+    assert leftovers.stdout == b"", "action processes outlived the killed backend"
+    fresh_server.start()
+    with fresh_server.client() as c:
+        for activation_id in ids:
+            r = c.get(f"/api/v1/namespaces/_/activations/{activation_id}")
+            assert r.status_code == 200
+            response = r.json()["response"]
+            assert response["status"] == "whisk internal error"
+            assert "Squall stopped before it completed" in response["result"]["error"]
+
+
+def test_sigterm_lets_running_activations_finish(fresh_server: Server) -> None:
+    with fresh_server.client() as c:
+        deploy(c, "second", "import time\ndef main(args):\n    time.sleep(1)\n    return {'done': True}\n")
+        activation_id = c.post("/api/v1/namespaces/_/actions/second").json()["activationId"]
+    time.sleep(0.3)
+    assert fresh_server.stop(signal.SIGTERM) == 0
+    containers = fresh_server.home / "containers"
+    assert not containers.exists() or not any(containers.iterdir()), "containers left behind"
+    fresh_server.start()
+    with fresh_server.client() as c:
+        record = c.get(f"/api/v1/namespaces/_/activations/{activation_id}").json()
+    assert record["response"] == {"status": "success", "statusCode": 0, "success": True, "result": {"done": True}}
