@@ -291,19 +291,25 @@ class Controller:
         meta = pending_meta(namespace=action.namespace, name=action.name, subject=who.namespace,
                             version=action.version, kind=action.kind, limits=action.limits.to_json(),
                             start=accepted)
-        await self.store.add_pending(activation_id, action.namespace, action.name, accepted, meta)
+        # The store runs its statements in order, so this insert lands before the completion's
+        # update; callers await `recorded` before they hand the activation id to anyone.
+        recorded = asyncio.ensure_future(
+            self.store.add_pending(activation_id, action.namespace, action.name, accepted, meta))
         message = ActivationMessage(
             transid=transid, activation_id=activation_id, namespace=action.namespace, name=action.name,
             version=action.version, subject=who.namespace, blocking=True, controller=self.id,
             accepted=accepted, content=params, action=action.to_json(), api_key=who.auth)
         self.throttle.started(who.namespace)
         try:
-            return await self.lb.publish(message, invoker, action.limits.memory, action.limits.timeout, meta)
+            entry = await self.lb.publish(message, invoker, action.limits.memory, action.limits.timeout, meta)
         except Exception:
             self.throttle.finished(who.namespace)
+            await recorded
             await self.store.complete(pending_failure(activation_id, meta, E.now_ms(), E.PROVISION_ERROR))
             log.exception("could not publish activation %s", activation_id)
             raise ApiError(500, "The activation could not be sent to an invoker.") from None
+        await recorded
+        return entry
 
     async def cancel(self, activation_id: str) -> dict[str, Any]:
         entry = self.lb.inflight.get(activation_id)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
 def _encode(obj: Any) -> bytes:
-    return json.dumps(asdict(obj), separators=(",", ":"), ensure_ascii=False).encode()
+    # Fields hold plain JSON values already; vars() avoids asdict's deep copy on the hot path.
+    return json.dumps(vars(obj), separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @dataclass

@@ -31,6 +31,7 @@ log = logging.getLogger("squall.runtime")
 PROXY_SOURCE = Path(actionproxy.__file__)
 SENTINEL = actionproxy.SENTINEL.encode()
 PR_SET_PDEATHSIG = 1
+LOG_LINE_LIMIT = 4 * MB
 SENTINEL_WAIT_S = 2.0  # how long logs may trail the response before we give up on the sentinels
 
 
@@ -239,9 +240,16 @@ class ProcessContainer(Container):
     async def _pump(self, stream: str, source: asyncio.StreamReader | None) -> None:
         assert source is not None
         try:
-            while line := await source.readline():
+            while True:
+                try:
+                    line = await source.readline()
+                except ValueError:  # one line over the reader's limit: drop it, keep the pipe drained
+                    self.logs.feed(stream, b"[a log line longer than %d bytes was dropped]\n" % LOG_LINE_LIMIT)
+                    continue
+                if not line:
+                    break
                 self.logs.feed(stream, line)
-        except (ValueError, ConnectionError):  # a line over the reader's limit: the stream is lost
+        except ConnectionError:
             pass
         finally:
             self.logs.close(stream)
@@ -296,7 +304,7 @@ class ProcessRuntime(Runtime):
         process = await asyncio.create_subprocess_exec(
             self.python, "-u", "-s", str(PROXY_SOURCE), "--socket", str(socket_path),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=tmp, env=env, limit=4 * MB,
+            stderr=asyncio.subprocess.PIPE, cwd=tmp, env=env, limit=LOG_LINE_LIMIT,
             preexec_fn=lambda: _limit_resources(memory_mb),
         )
         container = ProcessContainer(kind, memory_mb, directory, process)

@@ -153,3 +153,15 @@ async def test_exception_is_an_application_error_with_its_message(container: Con
     assert (out.status, out.json()) == (200, {"error": "bad input"})
     logs = await container.logs.collect(1 << 20)
     assert any("ValueError: bad input" in line for line in logs)
+
+
+async def test_a_huge_log_line_is_dropped_and_the_container_keeps_working(container: Container) -> None:
+    code = ("def main(args):\n    print('y' * (5 * 1024 * 1024))\n    for i in range(20000):\n"
+            "        print('line', i)\n    return {'ok': True}\n")
+    await container.init(init_payload(code), 5)
+    for _ in range(2):  # 20,000 lines per run fill a pipe many times over: it must keep draining
+        out = await container.run(run_payload({}), 20)
+        assert out.json() == {"ok": True}
+        logs = await container.logs.collect(10 * 1024 * 1024)
+        assert "stdout: [a log line longer than 4194304 bytes was dropped]" in logs[0]
+        assert logs[-1].endswith("stdout: line 19999")
