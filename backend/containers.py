@@ -12,7 +12,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .runtimes import Container, Runtime
 
@@ -73,6 +73,7 @@ class ContainerPool:
         self._closing = False
         self.cold_starts = 0
         self.prewarm_starts = 0
+        self.on_change: Callable[[], None] = lambda: None  # the invoker reports the pool when it changes
 
     # --- accounting ---------------------------------------------------------------------------
 
@@ -157,6 +158,7 @@ class ContainerPool:
     def _take(self, c: PooledContainer) -> PooledContainer:
         c.state = BUSY
         c.last_used = time.monotonic()
+        self.on_change()
         return c
 
     def _evict_idle(self, needed_mb: int) -> None:
@@ -183,6 +185,7 @@ class ContainerPool:
         self.cold_starts += 1
         pooled = PooledContainer(container, kind, memory_mb, BUSY)
         self.containers[pooled.id] = pooled
+        self.on_change()
         return pooled, True
 
     def _dispatch(self) -> None:
@@ -218,10 +221,12 @@ class ContainerPool:
         c.action = key
         c.activation_id = None
         c.last_used = time.monotonic()
+        self.on_change()
         self._dispatch()
 
     def _remove(self, c: PooledContainer) -> None:
         self.containers.pop(c.id, None)
+        self.on_change()
         self._spawn(self._destroy(c))
 
     async def _destroy(self, c: PooledContainer) -> None:
@@ -233,6 +238,7 @@ class ContainerPool:
     async def discard(self, c: PooledContainer) -> None:
         """Destroy a container after a developer or system error; its memory returns to the pool."""
         self.containers.pop(c.id, None)
+        self.on_change()
         await self._destroy(c)
         self._dispatch()
         self._refill_prewarm()
@@ -265,6 +271,7 @@ class ContainerPool:
         self.prewarm_starts += 1
         pooled = PooledContainer(container, kind, memory_mb, PREWARM)
         self.containers[pooled.id] = pooled
+        self.on_change()
         self._dispatch()
 
     async def _reap_idle(self) -> None:

@@ -19,6 +19,7 @@ from .runtimes import Runtime, RunOutcome
 log = logging.getLogger("squall.invoker")
 
 PING_INTERVAL_S = 1.0
+CHANGE_PING_DELAY_S = 0.05  # pool changes reach the status API this soon, coalesced
 # Logs of a container that died or timed out have no sentinel; don't wait long for one.
 DEAD_CONTAINER_LOG_WAIT_S = 0.2
 
@@ -48,7 +49,10 @@ class Invoker:
         self._cancel_reason: dict[str, str] = {}
         self._current: dict[str, PooledContainer] = {}  # activation id -> its container
         self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
         self._accepting = True
+        self._ping_scheduled = False
+        self.pool.on_change = self._ping_soon
 
     async def start(self) -> None:
         removed = await self.runtime.remove_leftovers(self.id)
@@ -93,6 +97,18 @@ class Invoker:
     async def _ping(self) -> None:
         ping = PingMessage(self.id, self.user_memory_mb, E.now_ms(), self.status())
         await self.bus.publish(HEALTH_TOPIC, ping.encode())
+
+    def _ping_soon(self) -> None:
+        if self._ping_scheduled or not self._accepting:
+            return
+        self._ping_scheduled = True
+        asyncio.get_running_loop().call_later(CHANGE_PING_DELAY_S, self._send_change_ping)
+
+    def _send_change_ping(self) -> None:
+        self._ping_scheduled = False
+        task = asyncio.create_task(self._ping())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _ping_loop(self) -> None:
         while True:

@@ -1,0 +1,71 @@
+"""The container pool as an operator sees it through the status API: prewarm, queueing, idle removal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conftest import Server, deploy, start_server
+from test_activation_failures import wait_for
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """An invoker with room for two 256 MB containers, one prewarmed, idle after 2 s."""
+    srv = start_server(tmp_path_factory.mktemp("small"), "--user-memory", "512", "--prewarm", "1",
+                       "--idle-timeout", "2")
+    yield srv
+    assert srv.stop() == 0
+
+
+def containers(server: Server) -> list[dict]:
+    with server.admin() as admin:
+        return admin.get("/api/v1/system/status").json()["invokers"][0]["containers"]
+
+
+def test_first_invocation_takes_the_prewarmed_container_and_the_pool_refills(small: Server) -> None:
+    prewarmed = wait_for(lambda: [c for c in containers(small) if c["state"] == "prewarm"])
+    assert len(prewarmed) == 1
+    ns, auth = small.new_namespace()
+    with small.client(auth) as c:
+        deploy(c, "fresh")
+        record = c.post("/api/v1/namespaces/_/actions/fresh?blocking=true").json()
+    assert record["response"]["status"] == "success"
+    assert any(a["key"] == "initTime" for a in record["annotations"])
+    mine = wait_for(lambda: [c for c in containers(small) if c["action"] == f"{ns}/fresh@0.0.1"])
+    assert [c["id"] for c in mine] == [prewarmed[0]["id"]], "the prewarmed container should run it"
+    refilled = wait_for(lambda: [c for c in containers(small) if c["state"] == "prewarm"])
+    assert refilled and refilled[0]["id"] != prewarmed[0]["id"]
+
+
+def test_idle_containers_are_removed_after_the_idle_timeout(small: Server) -> None:
+    ns, auth = small.new_namespace()
+    with small.client(auth) as c:
+        deploy(c, "brief")
+        assert c.post("/api/v1/namespaces/_/actions/brief?blocking=true").status_code == 200
+    assert wait_for(lambda: [c for c in containers(small) if c["action"] == f"{ns}/brief@0.0.1"])
+    assert wait_for(lambda: not [c for c in containers(small) if c["action"] == f"{ns}/brief@0.0.1"],
+                    timeout=8)
+
+
+def test_a_full_pool_queues_activations_in_order_and_runs_them_all(small: Server) -> None:
+    _, auth = small.new_namespace()
+    code = "import time\ndef main(args):\n    time.sleep(0.5)\n    return {'i': args['i']}\n"
+    with small.client(auth) as c:
+        deploy(c, "slot", code)
+        ids = [c.post("/api/v1/namespaces/_/actions/slot", json={"i": i}).json()["activationId"]
+               for i in range(5)]
+
+        def records() -> list[dict] | None:
+            got = [c.get(f"/api/v1/namespaces/_/activations/{a}") for a in ids]
+            return [r.json() for r in got] if all(r.status_code == 200 for r in got) else None
+
+        done = wait_for(records, timeout=15)
+    assert done is not None, "every queued activation should complete"
+    assert [r["response"]["result"] for r in done] == [{"i": i} for i in range(5)]
+    waits = [a["value"] for r in done for a in r["annotations"] if a["key"] == "waitTime"]
+    assert max(waits) >= 400, "the queued ones waited for a container, and waitTime says so"
+    starts = [r["start"] for r in done]
+    assert starts[4] >= min(starts[:2]) + 400, "two containers at most: the fifth had to wait"
