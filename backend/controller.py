@@ -384,6 +384,17 @@ def _int_arg(request: Request, name: str, default: int, collection: str) -> int:
         raise ApiError(400, E.argument_not_integer(collection, raw)) from None
 
 
+def _paging(request: Request, collection: str) -> tuple[int, int]:
+    """`limit` and `skip` of a list request, checked with OpenWhisk's texts; limit 0 means the max."""
+    limit = _int_arg(request, "limit", DEFAULT_LIST, collection)
+    skip = _int_arg(request, "skip", 0, collection)
+    if not 0 <= limit <= MAX_LIST:
+        raise ApiError(400, E.list_limit_out_of_range(collection, limit, MAX_LIST))
+    if skip < 0:
+        raise ApiError(400, E.list_skip_out_of_range(collection, skip))
+    return limit or MAX_LIST, skip
+
+
 def _bool_arg(request: Request, name: str) -> bool:
     return request.query_params.get(name, "false").lower() == "true"
 
@@ -458,15 +469,10 @@ def create_app(ctl: Controller) -> FastAPI:
     @app.get("/api/v1/namespaces/{ns}/actions")
     async def list_actions(request: Request, ns: str) -> Response:
         _, namespace = ctl.authorize(request, ns)
-        limit = _int_arg(request, "limit", DEFAULT_LIST, "actions")
-        skip = _int_arg(request, "skip", 0, "actions")
-        if not 0 <= limit <= MAX_LIST:
-            raise ApiError(400, E.list_limit_out_of_range("actions", limit, MAX_LIST))
-        if skip < 0:
-            raise ApiError(400, E.list_skip_out_of_range("actions", skip))
+        limit, skip = _paging(request, "actions")
         if _bool_arg(request, "count"):
             return _json({"actions": len(await ctl.store.list_actions(namespace, 0, 1 << 30))})
-        actions = await ctl.store.list_actions(namespace, skip, limit or MAX_LIST)
+        actions = await ctl.store.list_actions(namespace, skip, limit)
         return _json([a.to_json(code=False) for a in actions])
 
     @app.get("/api/v1/namespaces/{ns}/actions/{name}")
@@ -527,12 +533,7 @@ def create_app(ctl: Controller) -> FastAPI:
     @app.get("/api/v1/namespaces/{ns}/activations")
     async def list_activations(request: Request, ns: str) -> Response:
         _, namespace = ctl.authorize(request, ns)
-        limit = _int_arg(request, "limit", DEFAULT_LIST, "activations")
-        skip = _int_arg(request, "skip", 0, "activations")
-        if not 0 <= limit <= MAX_LIST:
-            raise ApiError(400, E.list_limit_out_of_range("activations", limit, MAX_LIST))
-        if skip < 0:
-            raise ApiError(400, E.list_skip_out_of_range("activations", skip))
+        limit, skip = _paging(request, "activations")
         docs, count = _bool_arg(request, "docs"), _bool_arg(request, "count")
         if docs and count:
             raise ApiError(400, E.DOCS_WITH_COUNT)
@@ -555,7 +556,7 @@ def create_app(ctl: Controller) -> FastAPI:
             n = await ctl.store.count_activations(namespace, name=name, since=since, upto=upto)
             return _json({"activations": n})
         records = await ctl.store.list_activations(namespace, name=name, since=since, upto=upto,
-                                                   skip=skip, limit=limit or MAX_LIST)
+                                                   skip=skip, limit=limit)
         return _json(records if docs else [_summary(r) for r in records])
 
     async def _activation(request: Request, ns: str, activation_id: str) -> dict[str, Any]:

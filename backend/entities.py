@@ -11,7 +11,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 # --- exact OpenWhisk messages ---------------------------------------------------------------------
 
@@ -164,6 +164,22 @@ def _whole_number(value: Any, what: str) -> int:
     return int(value)
 
 
+def _bounded(body: dict[str, Any], key: str, default: int, low: int, high: int, what: str,
+             describe: Callable[[int], str], unit: str) -> int:
+    """One limit of a PUT, in range or a 400 with OpenWhisk's 'requirement failed' text."""
+    if body.get(key) is None:
+        return default
+    value = _whole_number(body[key], what)
+    suffix = f" {unit}" if unit else ""
+    if value < low:
+        raise EntityError(400, malformed(
+            f"requirement failed: {describe(value)} below allowed threshold of {low}{suffix}"))
+    if value > high:
+        raise EntityError(400, malformed(
+            f"requirement failed: {describe(value)} exceeds allowed threshold of {high}{suffix}"))
+    return value
+
+
 @dataclass(frozen=True)
 class Limits:
     timeout: int = TIMEOUT_DEFAULT_MS
@@ -179,42 +195,14 @@ class Limits:
             return base
         if not isinstance(body, dict):
             raise EntityError(400, malformed("limits must be an object"))
-        timeout = base.timeout
-        memory = base.memory
-        logs = base.logs
-        concurrency = base.concurrency
-        if body.get("timeout") is not None:
-            timeout = _whole_number(body["timeout"], "time")
-            if timeout < TIMEOUT_MIN_MS:
-                raise EntityError(400, malformed(
-                    f"requirement failed: duration {timeout} milliseconds below allowed threshold "
-                    f"of {TIMEOUT_MIN_MS} milliseconds"))
-            if timeout > TIMEOUT_MAX_MS:
-                raise EntityError(400, malformed(
-                    f"requirement failed: duration {timeout} milliseconds exceeds allowed threshold "
-                    f"of {TIMEOUT_MAX_MS} milliseconds"))
-        if body.get("memory") is not None:
-            memory = _whole_number(body["memory"], "memory")
-            if memory < MEMORY_MIN_MB:
-                raise EntityError(400, malformed(
-                    f"requirement failed: memory {memory} MB below allowed threshold of {MEMORY_MIN_MB} MB"))
-            if memory > MEMORY_MAX_MB:
-                raise EntityError(400, malformed(
-                    f"requirement failed: memory {memory} MB exceeds allowed threshold of {MEMORY_MAX_MB} MB"))
-        if body.get("logs") is not None:
-            logs = _whole_number(body["logs"], "log size")
-            if logs < LOGS_MIN_MB:
-                raise EntityError(400, malformed(
-                    f"requirement failed: log size {logs} MB below allowed threshold of {LOGS_MIN_MB} B"))
-            if logs > LOGS_MAX_MB:
-                raise EntityError(400, malformed(
-                    f"requirement failed: log size {logs} MB exceeds allowed threshold of {LOGS_MAX_MB} MB"))
-        if body.get("concurrency") is not None:
-            concurrency = _whole_number(body["concurrency"], "concurrency")
-            if not CONCURRENCY_MIN <= concurrency <= CONCURRENCY_MAX:
-                raise EntityError(400, malformed(
-                    f"requirement failed: concurrency {concurrency} exceeds allowed threshold of "
-                    f"{CONCURRENCY_MAX}"))
+        timeout = _bounded(body, "timeout", base.timeout, TIMEOUT_MIN_MS, TIMEOUT_MAX_MS, "time",
+                           lambda v: f"duration {v} milliseconds", "milliseconds")
+        memory = _bounded(body, "memory", base.memory, MEMORY_MIN_MB, MEMORY_MAX_MB, "memory",
+                          lambda v: f"memory {v} MB", "MB")
+        logs = _bounded(body, "logs", base.logs, LOGS_MIN_MB, LOGS_MAX_MB, "log size",
+                        lambda v: f"log size {v} MB", "MB")
+        concurrency = _bounded(body, "concurrency", base.concurrency, CONCURRENCY_MIN, CONCURRENCY_MAX,
+                               "concurrency", lambda v: f"concurrency {v}", "")
         return cls(timeout, memory, logs, concurrency)
 
     def to_json(self) -> dict[str, int]:
