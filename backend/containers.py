@@ -148,7 +148,7 @@ class ContainerPool:
             self._evict_idle(memory_mb - self._free_mb())
         if self._free_mb() >= memory_mb:
             self._reserved_mb += memory_mb
-            return self._cold_start(kind, memory_mb, network)
+            return self._cold_start(key, kind, memory_mb, network)
         return None
 
     @staticmethod
@@ -174,9 +174,10 @@ class ContainerPool:
             freed += c.memory_mb
             self._remove(c)
 
-    async def _cold_start(self, kind: str, memory_mb: int, network: bool) -> tuple[PooledContainer, bool]:
+    async def _cold_start(self, key: str, kind: str, memory_mb: int, network: bool) -> tuple[PooledContainer, bool]:
         try:
-            container = await self.runtime.create(kind, memory_mb, network=network, labels=self.labels)
+            container = await self.runtime.create(kind, memory_mb, network=network,
+                                                  labels={**self.labels, "squall.action": key})
         except BaseException:
             self._reserved_mb -= memory_mb
             self._dispatch()
@@ -261,7 +262,8 @@ class ContainerPool:
 
     async def _start_prewarm(self, kind: str, memory_mb: int) -> None:
         try:
-            container = await self.runtime.create(kind, memory_mb, labels=self.labels)
+            container = await self.runtime.create(kind, memory_mb,
+                                                  labels={**self.labels, "squall.action": "prewarm"})
         except Exception:
             log.exception("could not start a prewarmed %s container", kind)
             return

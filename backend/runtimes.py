@@ -31,7 +31,8 @@ log = logging.getLogger("squall.runtime")
 PROXY_SOURCE = Path(actionproxy.__file__)
 SENTINEL = actionproxy.SENTINEL.encode()
 PR_SET_PDEATHSIG = 1
-LOG_LINE_LIMIT = 4 * MB
+LOG_LINE_LIMIT = 4 * MB  # a longer line is replaced by DROPPED_LINE, in every runtime
+DROPPED_LINE = f"[a log line longer than {LOG_LINE_LIMIT} bytes was dropped]"
 SENTINEL_WAIT_S = 2.0  # how long logs may trail the response before we give up on the sentinels
 
 
@@ -112,9 +113,16 @@ class LogCollector:
     def feed(self, stream: str, line: bytes) -> None:
         if line.rstrip(b"\r\n") == SENTINEL:
             self._ended[stream] = True
+        elif len(line) > LOG_LINE_LIMIT:
+            self.dropped(stream)
+            return
         else:
-            text = line.decode("utf-8", "replace").rstrip("\n")
-            self._lines.append(f"{_timestamp()} {stream}: {text}")
+            self._lines.append(f"{_timestamp()} {stream}: {line.decode('utf-8', 'replace').rstrip(chr(10))}")
+        self._changed.set()
+
+    def dropped(self, stream: str) -> None:
+        """A line too long to keep: say so in its place."""
+        self._lines.append(f"{_timestamp()} {stream}: {DROPPED_LINE}")
         self._changed.set()
 
     def close(self, stream: str) -> None:
@@ -244,7 +252,7 @@ class ProcessContainer(Container):
                 try:
                     line = await source.readline()
                 except ValueError:  # one line over the reader's limit: drop it, keep the pipe drained
-                    self.logs.feed(stream, b"[a log line longer than %d bytes was dropped]\n" % LOG_LINE_LIMIT)
+                    self.logs.dropped(stream)
                     continue
                 if not line:
                     break

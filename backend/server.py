@@ -61,16 +61,23 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 def choose_runtime(config: Config) -> Runtime:
-    """Pick the runtime and say why, since the process runtime does not isolate untrusted code."""
+    """Pick the runtime and say why: only Docker isolates untrusted code."""
     work_dir = config.home / "containers"
-    if config.runtime == "docker":
-        raise SystemExit("error: the Docker runtime is not available in this version of Squall; "
-                         "use --runtime process")
-    if config.runtime not in ("auto", "process"):
+    if config.runtime not in ("auto", "docker", "process"):
         raise SystemExit(f"error: unknown runtime '{config.runtime}' (auto, docker or process)")
-    why = ("asked for with --runtime process" if config.runtime == "process"
-           else "the Docker runtime is not available in this version of Squall")
-    log.info("runtime: process (%s)", why)
+    if config.runtime in ("auto", "docker"):
+        from .docker_runtime import DockerRuntime
+
+        reason = DockerRuntime.unavailable_reason()
+        if reason is None:
+            log.info("runtime: docker (%s)", "asked for with --runtime docker" if config.runtime == "docker"
+                     else "the Docker engine answers and the runtime image is present")
+            return DockerRuntime(work_dir, config.api_host)
+        if config.runtime == "docker":
+            raise SystemExit(f"error: cannot use the Docker runtime: {reason}")
+        log.info("runtime: process (%s)", reason)
+    else:
+        log.info("runtime: process (asked for with --runtime process)")
     log.warning("the process runtime runs actions as local subprocesses with resource limits only: "
                 "it does NOT isolate untrusted code")
     return ProcessRuntime(work_dir, config.api_host)
@@ -228,6 +235,12 @@ def _run(coro: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["runtime"]:
+        if argv[1:2] != ["build"]:
+            print("usage: squall runtime build [KIND] [--force]", file=sys.stderr)
+            return 2
+        from .images import main as build_main
+        return build_main(argv[2:])
     parser = argparse.ArgumentParser(prog="squall", description="Squall backend")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run the controller and invokers in this process (headless)")

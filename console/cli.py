@@ -27,7 +27,7 @@ from console.client import (
 )
 
 #: Subcommands that run a server rather than talk to one; they belong to backend.server.
-SERVER_COMMANDS = ("up", "invoker")
+SERVER_COMMANDS = ("up", "invoker", "runtime")
 #: Where to look when neither --apihost nor a wskprops names a host (OpenWhisk standalone's port).
 FALLBACK_APIHOST = "http://localhost:3233"
 
@@ -531,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help only: main() hands these to backend.server before parsing.
     commands.add_parser("up", help="start Squall (controller, invoker, console)", add_help=False)
     commands.add_parser("invoker", help="start an extra invoker", add_help=False)
+    commands.add_parser("runtime", help="runtime images: `squall runtime build [KIND]`", add_help=False)
 
     def leaf(
         group: argparse._SubParsersAction,  # type: ignore[type-arg]

@@ -19,6 +19,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def require_docker() -> None:
+    """Docker tests run against the real engine; in CI a missing engine or image is a failure."""
+    from backend.docker_runtime import DockerRuntime
+
+    reason = DockerRuntime.unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"the Docker runtime is needed in CI: {reason}")
+    pytest.skip(f"no Docker runtime here: {reason}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -9,20 +9,27 @@ import pytest
 
 from backend.actionproxy import SENTINEL
 from backend.runtimes import Container, ProcessRuntime, Runtime
+from conftest import require_docker
 
-RUNTIMES = ["process"]
+RUNTIMES = ["process", "docker"]
 
 
 @pytest.fixture(params=RUNTIMES)
-async def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Runtime:
+async def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Runtime]:
     if request.param == "process":
-        return ProcessRuntime(tmp_path / "containers", "http://127.0.0.1:1")
-    raise AssertionError(request.param)
+        yield ProcessRuntime(tmp_path / "containers", "http://127.0.0.1:1")
+        return
+    require_docker()
+    from backend.docker_runtime import DockerRuntime
+
+    runtime = DockerRuntime(tmp_path / "containers", "http://127.0.0.1:1", invoker_label="squall.test")
+    yield runtime
+    await runtime.remove_leftovers(0)
 
 
 @pytest.fixture
 async def container(runtime: Runtime) -> AsyncIterator[Container]:
-    c = await runtime.create("python:3", 256)
+    c = await runtime.create("python:3", 256, labels={"squall.test": "0"})
     yield c
     await c.destroy()
 
@@ -137,7 +144,7 @@ async def test_crash_is_seen_as_gone(container: Container) -> None:
 
 
 async def test_out_of_memory_is_recognised(runtime: Runtime) -> None:
-    c = await runtime.create("python:3", 128)
+    c = await runtime.create("python:3", 128, labels={"squall.test": "0"})
     try:
         await c.init(init_payload("def main(args):\n    b = bytearray(1024 * 1024 * 1024)\n    return {}\n"), 5)
         out = await c.run(run_payload({}), 10)
