@@ -8,6 +8,7 @@ an attach stream. The docker SDK blocks, so every call runs in a thread, never o
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import shutil
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .images import ACTION_UID, IMAGES, SOCKET_DIR, image_is_current, proxy_version
-from .runtimes import LOG_LINE_LIMIT, Container, ProxyConnection, Runtime
+from .runtimes import INVOKER_LABEL, LOG_LINE_LIMIT, Container, ProxyConnection, Runtime
 
 log = logging.getLogger("squall.docker")
 
@@ -118,12 +119,13 @@ class DockerRuntime(Runtime):
     name = "docker"
     isolates = True
 
-    def __init__(self, work_dir: Path, api_host: str, invoker_label: str = "squall.invoker") -> None:
+    def __init__(self, work_dir: Path, api_host: str) -> None:
         import docker
 
         self.work_dir = work_dir
         self.api_host = api_host
-        self.invoker_label = invoker_label
+        # Invoker ids repeat across installations on one engine; the instance label keeps them apart.
+        self.instance = hashlib.sha256(str(work_dir.resolve()).encode()).hexdigest()[:12]
         # Every container holds one connection for its attach stream, so the pool must be large.
         self.client = docker.from_env(max_pool_size=256)
         self.api = self.client.api
@@ -148,7 +150,7 @@ class DockerRuntime(Runtime):
                      labels: dict[str, str] | None = None) -> Container:
         image = IMAGES[kind].image
         name = "squall-" + uuid.uuid4().hex[:12]
-        directory = self.work_dir / name
+        directory = self.container_dir(name, labels)
         directory.mkdir(parents=True)
         os.chown(directory, ACTION_UID, ACTION_UID)
         config = await asyncio.to_thread(self._create, image, name, directory, kind, memory_mb, network,
@@ -170,7 +172,7 @@ class DockerRuntime(Runtime):
             binds={str(directory): {"bind": SOCKET_DIR, "mode": "rw"}}, **hardening(memory_mb, network))
         created = self.api.create_container(
             image, name=name, user=f"{ACTION_UID}:{ACTION_UID}", environment={"__OW_API_HOST": self.api_host},
-            labels={"squall.kind": kind, **labels}, host_config=host_config)
+            labels={"squall.kind": kind, "squall.instance": self.instance, **labels}, host_config=host_config)
         return created["Id"]
 
     def remove(self, container_id: str) -> None:
@@ -187,11 +189,10 @@ class DockerRuntime(Runtime):
     async def remove_leftovers(self, invoker_id: int) -> int:
         """Remove every container labelled with this invoker's id (at start and at stop)."""
         found = await asyncio.to_thread(
-            self.api.containers, all=True, filters={"label": f"{self.invoker_label}={invoker_id}"})
+            self.api.containers, all=True,
+            filters={"label": [f"{INVOKER_LABEL}={invoker_id}", f"squall.instance={self.instance}"]})
         for c in found:
             await asyncio.to_thread(self.remove, c["Id"])
-        if self.work_dir.exists():
-            for path in list(self.work_dir.iterdir()):
-                await asyncio.to_thread(shutil.rmtree, path, True)
+        await self._remove_dirs(invoker_id)
         return len(found)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import resource
 import shutil
 import signal
 import sys
+import tempfile
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -206,9 +208,32 @@ class Container(ABC):
         """Stop the container and remove what it left behind; safe to call twice."""
 
 
+INVOKER_LABEL = "squall.invoker"
+
+
+def run_dir(home: Path) -> Path:
+    """Where an installation's container sockets live: short, since a unix socket path must fit
+    in 108 bytes whatever $SQUALL_HOME is, and distinct per installation."""
+    digest = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"squall-{digest}"
+
+
 class Runtime(ABC):
     name: str
     isolates: bool
+    work_dir: Path
+
+    def container_dir(self, name: str, labels: dict[str, str] | None) -> Path:
+        """Where a container's socket lives: under its invoker's own directory."""
+        return self.work_dir / f"invoker{(labels or {}).get(INVOKER_LABEL, 'x')}" / name
+
+    async def _remove_dirs(self, invoker_id: int) -> int:
+        root = self.work_dir / f"invoker{invoker_id}"
+        if not root.exists():
+            return 0
+        stale = list(root.iterdir())
+        await asyncio.to_thread(shutil.rmtree, root, True)
+        return len(stale)
 
     @abstractmethod
     async def create(self, kind: str, memory_mb: int, *, network: bool = False,
@@ -299,7 +324,7 @@ class ProcessRuntime(Runtime):
 
     async def create(self, kind: str, memory_mb: int, *, network: bool = False,
                      labels: dict[str, str] | None = None) -> Container:
-        directory = self.work_dir / uuid.uuid4().hex[:12]
+        directory = self.container_dir(uuid.uuid4().hex[:12], labels)
         directory.mkdir(parents=True)
         tmp = directory / "tmp"
         tmp.mkdir()
@@ -326,10 +351,5 @@ class ProcessRuntime(Runtime):
         return container
 
     async def remove_leftovers(self, invoker_id: int) -> int:
-        """Processes die with their parent's pipes; what is left is their directories."""
-        if not self.work_dir.exists():
-            return 0
-        stale = list(self.work_dir.iterdir())
-        for path in stale:
-            await asyncio.to_thread(shutil.rmtree, path, True)
-        return len(stale)
+        """Action processes die with the invoker (PDEATHSIG); what is left is their directories."""
+        return await self._remove_dirs(invoker_id)

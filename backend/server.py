@@ -22,7 +22,7 @@ from . import entities as E
 from .bus import Bus, MemoryBus
 from .controller import Controller, create_app
 from .invoker import Invoker
-from .runtimes import ProcessRuntime, Runtime
+from .runtimes import ProcessRuntime, Runtime, run_dir
 from .store import Store
 
 log = logging.getLogger("squall")
@@ -62,7 +62,7 @@ class _EmbeddedServer(uvicorn.Server):
 
 def choose_runtime(config: Config) -> Runtime:
     """Pick the runtime and say why: only Docker isolates untrusted code."""
-    work_dir = config.home / "containers"
+    work_dir = run_dir(config.home)
     if config.runtime not in ("auto", "docker", "process"):
         raise SystemExit(f"error: unknown runtime '{config.runtime}' (auto, docker or process)")
     if config.runtime in ("auto", "docker"):

@@ -135,7 +135,7 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
     srv = start_server(tmp_path / "home")
     yield srv
     if srv.process is not None:
-        srv.stop(signal.SIGKILL)
+        srv.stop()
 
 
 HELLO = '''

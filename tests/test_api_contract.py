@@ -676,7 +676,14 @@ def test_activation_get_result_logs(client, ns):
     assert r.json() == {"result": {"error": "nope"}, "success": False, "status": "application error"}
 
 
-def test_list_default_limit_is_30(client):
+def test_list_default_limit_is_30(server):
+    # 31 activations in flight at once must not meet the default concurrency throttle (30).
+    _, auth = server.new_namespace({"concurrentInvocations": 100})
+    with server.client(auth) as client:
+        _list_default_limit_is_30(client)
+
+
+def _list_default_limit_is_30(client):
     for i in range(31):
         client.put(action_path(f"x{i:02}"), json={"exec": {"kind": "python:3", "code": HELLO}})
     assert len(client.get("/api/v1/namespaces/_/actions").json()) == 30

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import time
 
+from backend.runtimes import run_dir
 from conftest import Server, deploy, read_props
 
 
@@ -38,7 +39,7 @@ def test_every_accepted_activation_resolves_after_a_crash(fresh_server: Server) 
     time.sleep(0.5)
     assert fresh_server.stop(signal.SIGKILL) == -signal.SIGKILL
     time.sleep(0.3)
-    leftovers = subprocess.run(["pgrep", "-f", str(fresh_server.home / "containers")], capture_output=True)
+    leftovers = subprocess.run(["pgrep", "-f", str(run_dir(fresh_server.home))], capture_output=True)
     assert leftovers.stdout == b"", "action processes outlived the killed backend"
     fresh_server.start()
     with fresh_server.client() as c:
@@ -56,8 +57,8 @@ def test_sigterm_lets_running_activations_finish(fresh_server: Server) -> None:
         activation_id = c.post("/api/v1/namespaces/_/actions/second").json()["activationId"]
     time.sleep(0.3)
     assert fresh_server.stop(signal.SIGTERM) == 0
-    containers = fresh_server.home / "containers"
-    assert not containers.exists() or not any(containers.iterdir()), "containers left behind"
+    containers = run_dir(fresh_server.home)
+    assert not containers.exists() or not any(containers.rglob("*.sock")), "containers left behind"
     fresh_server.start()
     with fresh_server.client() as c:
         record = c.get(f"/api/v1/namespaces/_/activations/{activation_id}").json()

@@ -8,7 +8,7 @@ from typing import AsyncIterator
 import pytest
 
 from backend.actionproxy import SENTINEL
-from backend.runtimes import Container, ProcessRuntime, Runtime
+from backend.runtimes import Container, ProcessRuntime, Runtime, run_dir
 from conftest import require_docker
 
 RUNTIMES = ["process", "docker"]
@@ -17,19 +17,19 @@ RUNTIMES = ["process", "docker"]
 @pytest.fixture(params=RUNTIMES)
 async def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Runtime]:
     if request.param == "process":
-        yield ProcessRuntime(tmp_path / "containers", "http://127.0.0.1:1")
+        yield ProcessRuntime(run_dir(tmp_path), "http://127.0.0.1:1")
         return
     require_docker()
     from backend.docker_runtime import DockerRuntime
 
-    runtime = DockerRuntime(tmp_path / "containers", "http://127.0.0.1:1", invoker_label="squall.test")
+    runtime = DockerRuntime(run_dir(tmp_path), "http://127.0.0.1:1")
     yield runtime
     await runtime.remove_leftovers(0)
 
 
 @pytest.fixture
 async def container(runtime: Runtime) -> AsyncIterator[Container]:
-    c = await runtime.create("python:3", 256, labels={"squall.test": "0"})
+    c = await runtime.create("python:3", 256, labels={"squall.invoker": "0"})
     yield c
     await c.destroy()
 
@@ -144,7 +144,7 @@ async def test_crash_is_seen_as_gone(container: Container) -> None:
 
 
 async def test_out_of_memory_is_recognised(runtime: Runtime) -> None:
-    c = await runtime.create("python:3", 128, labels={"squall.test": "0"})
+    c = await runtime.create("python:3", 128, labels={"squall.invoker": "0"})
     try:
         await c.init(init_payload("def main(args):\n    b = bytearray(1024 * 1024 * 1024)\n    return {}\n"), 5)
         out = await c.run(run_payload({}), 10)
