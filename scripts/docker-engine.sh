@@ -8,6 +8,15 @@ log() { echo "docker-engine: $*" >&2; }
 
 engine_answers() { docker info >/dev/null 2>&1; }
 
+# debootstrap builds the runtime image's base where no registry answers (squall runtime build).
+if ! command -v debootstrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing debootstrap (to build runtime images without a registry)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends debootstrap >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; } \
+        || log "could not install debootstrap"
+fi
+
 if command -v docker >/dev/null 2>&1 && engine_answers; then
     log "the Docker engine answers"
     exit 0

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from conftest import Server, deploy, start_server
+from conftest import Server, deploy, require_docker, start_server
 from test_activation_failures import wait_for
 
 
-@pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=["process", "docker"])
+def small(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """An invoker with room for two 256 MB containers, one prewarmed, idle after 2 s."""
-    srv = start_server(tmp_path_factory.mktemp("small"), "--user-memory", "512", "--prewarm", "1",
-                       "--idle-timeout", "2")
+    if request.param == "docker":
+        require_docker()
+    srv = start_server(tmp_path_factory.mktemp("small"), "--runtime", request.param, "--user-memory", "512",
+                       "--prewarm", "1", "--idle-timeout", "2")
     yield srv
     assert srv.stop() == 0
 
