@@ -44,6 +44,10 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
+def machine() -> str:
+    return f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -63,10 +67,10 @@ def timed_posts(conn: http.client.HTTPConnection, path: str, body: bytes, header
     return samples
 
 
-def start_backend(home: Path, port: int) -> subprocess.Popen[bytes]:
+def start_backend(home: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SQUALL_HOME": str(home), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "backend.server", "up", "--port", str(port),
-                                "--home", str(home), "--log-level", "warning"],
+                                "--home", str(home), "--log-level", "warning", *args],
                                env=env, stdout=subprocess.DEVNULL, stderr=open(home / "server.log", "wb"))
     for _ in range(300):
         try:
@@ -119,7 +123,7 @@ def main() -> None:
         raise SystemExit("wrk is needed for throughput: apt-get install wrk")
     home = Path(tempfile.mkdtemp(prefix="squall-bench-"))
     port = 3400 + os.getpid() % 500
-    backend = start_backend(home, port)
+    backend = start_backend(home, port, "--runtime", "process")
     # The direct container's log pumps must keep reading its pipes while we time it (as in the
     # invoker), so its event loop runs in a thread of its own.
     loop = asyncio.new_event_loop()
@@ -161,8 +165,7 @@ def main() -> None:
         d50, d99 = percentiles(direct_samples)
         a50, a99 = percentiles(api_samples)
 
-        print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-              f"Python {platform.python_version()}, runtime process, bus memory")
+        print(f"machine: {machine()}, runtime process, bus memory")
         print(f"sequential warm invocations, n={len(api_samples)} each")
         print(f"  direct /run (unix socket)   p50 {d50:6.3f} ms   p99 {d99:6.3f} ms")
         print(f"  REST API blocking invoke    p50 {a50:6.3f} ms   p99 {a99:6.3f} ms")
