@@ -347,8 +347,10 @@ class Controller:
             })
         now = time.monotonic()
         recent = sum(1 for t in self._completed_at if now - t <= 10)
+        runtimes = sorted({inv["runtime"] for inv in invokers if inv["runtime"]})
         return {
-            "controller": self.id, "bus": self.bus.name, "runtime": self.runtime_name,
+            "controller": self.id, "bus": self.bus.name,
+            "runtime": self.runtime_name or (runtimes[0] if len(runtimes) == 1 else ",".join(runtimes)),
             "invokers": invokers, "inflight": self.lb.inflight_by_namespace(),
             "activationsPerSecond": round(recent / 10, 2),
             "queues": {**{inv["topic"]: inv["queueDepth"] for inv in invokers},

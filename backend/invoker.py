@@ -19,7 +19,8 @@ from .runtimes import Runtime, RunOutcome
 log = logging.getLogger("squall.invoker")
 
 PING_INTERVAL_S = 1.0
-CHANGE_PING_DELAY_S = 0.05  # pool changes reach the status API this soon, coalesced
+CHANGE_PING_DELAY_S = 0.05
+COMPLETION_RETRY_S = 300.0  # pool changes reach the status API this soon, coalesced
 # Logs of a container that died or timed out have no sentinel; don't wait long for one.
 DEAD_CONTAINER_LOG_WAIT_S = 0.2
 
@@ -106,17 +107,20 @@ class Invoker:
 
     def _send_change_ping(self) -> None:
         self._ping_scheduled = False
-        task = asyncio.create_task(self._ping())
+        task = asyncio.create_task(self._ping_quietly())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _ping_quietly(self) -> None:
+        try:
+            await self._ping()
+        except Exception as ex:  # the bus is away; the controller sees the silence
+            log.warning("invoker%d could not send its ping: %s", self.id, ex)
 
     async def _ping_loop(self) -> None:
         while True:
             await asyncio.sleep(PING_INTERVAL_S)
-            try:
-                await self._ping()
-            except Exception:
-                log.exception("invoker%d could not send its ping", self.id)
+            await self._ping_quietly()
 
     # --- work ---------------------------------------------------------------------------------
 
@@ -199,7 +203,25 @@ class Invoker:
                 await self.pool.discard(c)
         completion = CompletionMessage(msg.activation_id, self.id,
                                        record["response"]["status"] == E.INTERNAL_ERROR, record)
-        await self.bus.publish(completed_topic(msg.controller), completion.encode())
+        await self._send_completion(completed_topic(msg.controller), completion.encode())
+
+    async def _send_completion(self, topic: str, data: bytes) -> None:
+        """Deliver a completion even across a bus outage; the controller's forced ack is the last resort."""
+        delay = 0.1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + COMPLETION_RETRY_S
+        while True:
+            try:
+                await self.bus.publish(topic, data)
+                return
+            except Exception as ex:
+                if loop.time() > deadline:
+                    log.error("invoker%d gave up sending a completion after %.0fs: %s", self.id,
+                              COMPLETION_RETRY_S, ex)
+                    return
+                log.warning("invoker%d could not send a completion (%s); retrying", self.id, ex)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _execute(self, msg: ActivationMessage, action: E.Action) -> tuple[dict[str, Any], PooledContainer | None, bool]:
         key = f"{action.path}@{action.version}"

@@ -80,11 +80,14 @@ class LoadBalancer:
     # --- health -------------------------------------------------------------------------------
 
     def on_ping(self, ping: PingMessage) -> None:
+        age_s = max(0.0, (time.time() * 1000 - ping.sent) / 1000)
+        if age_s > OFFLINE_AFTER_S:
+            return  # replayed from the topic after a restart: says nothing about now
         inv = self.invokers.get(ping.invoker)
         if inv is None:
             inv = self.invokers[ping.invoker] = InvokerHealth(ping.invoker, ping.user_memory_mb)
         inv.user_memory_mb = ping.user_memory_mb
-        inv.last_ping = time.monotonic()
+        inv.last_ping = time.monotonic() - age_s
         inv.status = ping.status
 
     def states(self) -> dict[int, str]:

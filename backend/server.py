@@ -46,6 +46,8 @@ class Config:
     shutdown_grace_s: float = 30.0
     ack_min_s: float = 60.0
     ack_extra_s: float = 60.0
+    kafka: str = "127.0.0.1:9092"
+    kafka_prefix: str = ""
 
     @property
     def api_host(self) -> str:
@@ -86,7 +88,11 @@ def choose_runtime(config: Config) -> Runtime:
 def make_bus(config: Config) -> Bus:
     if config.bus == "memory":
         return MemoryBus()
-    raise SystemExit(f"error: the '{config.bus}' bus is not available in this version of Squall; use --bus memory")
+    if config.bus == "kafka":
+        from .kafka_bus import KafkaBus
+
+        return KafkaBus(config.kafka, config.kafka_prefix)
+    raise SystemExit(f"error: unknown bus '{config.bus}' (memory or kafka)")
 
 
 def write_wskprops(path: Path, api_host: str, auth: str, namespace: str) -> None:
@@ -104,7 +110,9 @@ class Squall:
         self.config = config
         self.store = Store(config.home / "squall.db")
         self.bus = make_bus(config)
-        self.runtime = choose_runtime(config)
+        # A controller-only process (--invokers 0, invokers elsewhere on Kafka) runs no actions.
+        self.runtime = choose_runtime(config) if config.invokers else None
+        assert self.runtime is not None or not config.invokers
         self.invokers = [
             Invoker(i, self.bus, self.runtime, user_memory_mb=config.user_memory_mb,
                     idle_timeout_s=config.idle_timeout_s,
@@ -112,7 +120,8 @@ class Squall:
             for i in range(config.invokers)
         ]
         self.controller = Controller(self.store, self.bus, api_host=config.api_host,
-                                     runtime_name=self.runtime.name, ack_min_s=config.ack_min_s,
+                                     runtime_name=self.runtime.name if self.runtime else "",
+                                     ack_min_s=config.ack_min_s,
                                      ack_extra_s=config.ack_extra_s)
         self.app = create_app(self.controller)
         self._server: _EmbeddedServer | None = None
@@ -197,13 +206,20 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds before an idle warm container is removed")
     parser.add_argument("--prewarm", type=int, default=d.prewarm,
                         help="prewarmed python:3 containers per invoker")
+    parser.add_argument("--kafka", default=d.kafka, help="Kafka bootstrap servers (with --bus kafka)")
+    parser.add_argument("--kafka-prefix", default=d.kafka_prefix, help="prefix of Squall's topics and groups")
+    parser.add_argument("--ack-timeout-min", type=float, default=d.ack_min_s, dest="ack_min_s",
+                        help="an activation with no ack is ended after max(its timeout, this) x 2 + "
+                             "--ack-timeout-extra seconds")
+    parser.add_argument("--ack-timeout-extra", type=float, default=d.ack_extra_s, dest="ack_extra_s")
     parser.add_argument("--log-level", default="info")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     return Config(home=args.home or default_home(), host=args.host, port=args.port, invokers=args.invokers,
                   bus=args.bus, runtime=args.runtime, user_memory_mb=args.user_memory_mb,
-                  idle_timeout_s=args.idle_timeout_s, prewarm=args.prewarm)
+                  idle_timeout_s=args.idle_timeout_s, prewarm=args.prewarm, kafka=args.kafka,
+                  kafka_prefix=args.kafka_prefix, ack_min_s=args.ack_min_s, ack_extra_s=args.ack_extra_s)
 
 
 async def run_until_signalled(squall: Squall) -> None:
@@ -212,8 +228,9 @@ async def run_until_signalled(squall: Squall) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await squall.start()
-    print(f"Squall is up at {squall.api_host} (runtime {squall.runtime.name}, bus {squall.bus.name}, "
-          f"{len(squall.invokers)} invoker(s)).\n"
+    runtime = squall.runtime.name if squall.runtime else "none in this process"
+    print(f"Squall is up at {squall.api_host} (runtime {runtime}, bus {squall.bus.name}, "
+          f"{len(squall.invokers)} local invoker(s)).\n"
           f"  credentials: {squall.user_props} (admin: {squall.admin_props})\n"
           f"  try: squall action create hello hello.py && squall action invoke hello -p name World --result\n"
           f"  stop with Ctrl+C", flush=True)
@@ -221,6 +238,27 @@ async def run_until_signalled(squall: Squall) -> None:
     log.info("stopping: no new activations; waiting for running ones")
     await squall.stop()
     log.info("stopped")
+
+
+async def run_invoker_until_signalled(config: Config, invoker_id: int) -> None:
+    """`squall invoker`: one invoker as a process of its own, on this host or another."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bus = make_bus(config)
+    await bus.start()
+    invoker = Invoker(invoker_id, bus, choose_runtime(config), user_memory_mb=config.user_memory_mb,
+                      idle_timeout_s=config.idle_timeout_s,
+                      prewarm={(E.DEFAULT_KIND, E.MEMORY_DEFAULT_MB): config.prewarm} if config.prewarm else None)
+    await invoker.start()
+    print(f"invoker{invoker_id} is up on {bus.name} {config.kafka} (runtime {invoker.runtime.name}, "
+          f"{config.user_memory_mb} MB)", flush=True)
+    await stop.wait()
+    log.info("invoker%d stopping: no new activations; waiting for running ones", invoker_id)
+    await invoker.stop(grace_s=config.shutdown_grace_s)
+    await bus.stop()
+    log.info("invoker%d stopped", invoker_id)
 
 
 def _run(coro: Any) -> None:
@@ -251,9 +289,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging(args.log_level)
     if args.command == "invoker":
-        print("error: a separate invoker process needs the Kafka bus, which is not available in this "
-              "version of Squall; use `squall up --invokers N`", file=sys.stderr)
-        return 2
+        config = config_from_args(args)
+        if config.bus != "kafka":
+            print("error: an invoker process of its own talks to its controller through Kafka: "
+                  "add --bus kafka --kafka HOST:PORT", file=sys.stderr)
+            return 2
+        try:
+            _run(run_invoker_until_signalled(config, args.id))
+        except OSError as ex:
+            print(f"error: {ex}", file=sys.stderr)
+            return 1
+        return 0
     squall = Squall(config_from_args(args))
     try:
         _run(run_until_signalled(squall))

@@ -1,0 +1,238 @@
+"""A controller and two invoker processes talking through a real Apache Kafka broker (no mocks).
+
+Each test gets a cluster of its own (its own topic prefix on the shared broker), so that killing or
+pausing its processes never disturbs another test. Load is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from conftest import ROOT, Server, deploy, free_port
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from kafka_broker import KafkaBroker  # noqa: E402
+
+SLEEPY = "import time\ndef main(args):\n    time.sleep(args.get('sleep', 0))\n    return {'i': args.get('i')}\n"
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[KafkaBroker]:
+    b = KafkaBroker().start()
+    yield b
+    b.close()
+
+
+class Cluster:
+    """`squall up --bus kafka --invokers 0` plus two `squall invoker` processes."""
+
+    def __init__(self, broker: KafkaBroker, home: Path) -> None:
+        self.broker = broker
+        self.home = home
+        self.prefix = f"t{uuid.uuid4().hex[:8]}."
+        bus = ["--bus", "kafka", "--kafka", broker.bootstrap, "--kafka-prefix", self.prefix]
+        self.controller = Server(home, free_port(), [*bus, "--invokers", "0", "--ack-timeout-min", "1",
+                                                     "--ack-timeout-extra", "4"]).start()
+        self.invokers: dict[int, subprocess.Popen[bytes]] = {}
+        self.bus_args = bus
+        for i in (0, 1):
+            self.start_invoker(i)
+        self.wait_states({0: "healthy", 1: "healthy"}, timeout=60)
+        _, self.auth = self.controller.new_namespace({"invocationsPerMinute": 1_000_000,
+                                                      "concurrentInvocations": 2_000})
+
+    def start_invoker(self, i: int) -> None:
+        env = {**os.environ, "SQUALL_HOME": str(self.home), "PYTHONPATH": str(ROOT)}
+        log = open(self.home / f"invoker{i}.log", "ab")
+        self.invokers[i] = subprocess.Popen(
+            [sys.executable, "-m", "backend.server", "invoker", "--id", str(i), *self.bus_args,
+             "--runtime", "process", "--prewarm", "0"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def status(self) -> dict:
+        with self.controller.admin() as admin:
+            return admin.get("/api/v1/system/status").json()
+
+    def wait_states(self, expected: dict[int, str], timeout: float) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            states = {inv["id"]: inv["state"] for inv in self.status()["invokers"]}
+            if all(states.get(i) == s for i, s in expected.items()):
+                return time.monotonic() - started
+            time.sleep(0.2)
+        raise AssertionError(f"invokers not {expected} after {timeout}s: {self.status()['invokers']}")
+
+    def client(self) -> httpx.Client:
+        return self.controller.client(self.auth, timeout=60.0)
+
+    def stop(self) -> None:
+        for p in self.invokers.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+                p.terminate()
+        for p in self.invokers.values():
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if self.controller.process is not None:
+            self.controller.stop()
+
+
+@pytest.fixture
+def cluster(broker: KafkaBroker, tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(broker, tmp_path / "home")
+    yield c
+    c.stop()
+
+
+def fire(cluster: Cluster, name: str, count: int, params: dict | None = None, workers: int = 8,
+         seconds: float = 120.0) -> list[str]:
+    """Non-blocking invocations, bounded in count and time; the ids of those accepted (202)."""
+    ids: list[str] = []
+    deadline = time.monotonic() + seconds
+
+    def one(i: int) -> str | None:
+        if time.monotonic() > deadline:
+            return None
+        with cluster.client() as c:
+            r = c.post(f"/api/v1/namespaces/_/actions/{name}", json={"i": i, **(params or {})})
+        return r.json()["activationId"] if r.status_code == 202 else None
+
+    with ThreadPoolExecutor(workers) as pool:
+        ids = [a for a in pool.map(one, range(count)) if a]
+    return ids
+
+
+def wait_records(cluster: Cluster, ids: list[str], timeout: float) -> dict[str, dict]:
+    """Every id's record, or fail naming how many never resolved."""
+    records: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    with cluster.client() as c:
+        while time.monotonic() < deadline:
+            for activation_id in [a for a in ids if a not in records]:
+                r = c.get(f"/api/v1/namespaces/_/activations/{activation_id}")
+                if r.status_code == 200:
+                    records[activation_id] = r.json()
+            if len(records) == len(ids):
+                return records
+            time.sleep(0.5)
+    raise AssertionError(f"{len(ids) - len(records)} of {len(ids)} activations never got a record")
+
+
+def test_a_thousand_invocations_over_several_actions_all_end_with_records(cluster: Cluster) -> None:
+    with cluster.client() as c:
+        for n in range(4):
+            deploy(c, f"a{n}", SLEEPY)
+    ids: list[str] = []
+    for n in range(4):
+        ids += fire(cluster, f"a{n}", 250)
+    assert len(ids) == 1000
+    records = wait_records(cluster, ids, timeout=180)
+    assert {r["response"]["status"] for r in records.values()} == {"success"}
+    ran_on = {inv["id"]: len(inv["containers"]) for inv in cluster.status()["invokers"]}
+    assert all(n > 0 for n in ran_on.values()), f"both invokers should have run actions: {ran_on}"
+
+
+def test_sigkill_of_an_invoker_under_load(cluster: Cluster) -> None:
+    with cluster.client() as c:
+        for n in range(4):
+            deploy(c, f"k{n}", SLEEPY, limits={"timeout": 2000})
+    accepted: list[str] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        n = 0
+        while not stop.is_set() and n < 2000:
+            accepted.extend(fire(cluster, f"k{n % 4}", 10, {"sleep": 0.2}, workers=4, seconds=30))
+            n += 10
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    try:
+        time.sleep(2)
+        cluster.invokers[1].kill()
+        took = cluster.wait_states({1: "offline", 0: "healthy"}, timeout=20)
+        assert took <= 15, f"marked offline after {took:.1f}s"
+        time.sleep(1)
+    finally:
+        stop.set()
+        loader.join(60)
+    with cluster.client() as c:  # new work goes to the survivor
+        for n in range(4):
+            r = c.post(f"/api/v1/namespaces/_/actions/k{n}?blocking=true", json={"i": n})
+            assert r.status_code == 200, r.text
+    records = wait_records(cluster, accepted, timeout=60)
+    statuses = {r["response"]["status"] for r in records.values()}
+    assert statuses <= {"success", "whisk internal error"}, statuses
+    assert "success" in statuses
+
+
+def test_broker_stopped_and_started_again_under_load(cluster: Cluster) -> None:
+    with cluster.client() as c:
+        deploy(c, "b0", SLEEPY, limits={"timeout": 2000})
+    accepted: list[str] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        n = 0
+        while not stop.is_set() and n < 1000:
+            accepted.extend(fire(cluster, "b0", 5, workers=5, seconds=60))
+            n += 5
+            time.sleep(0.05)
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    try:
+        time.sleep(2)
+        cluster.broker.stop()
+        time.sleep(3)
+        cluster.broker.start()
+        time.sleep(3)
+    finally:
+        stop.set()
+        loader.join(120)
+    assert accepted
+    records = wait_records(cluster, accepted, timeout=120)
+    assert {r["response"]["status"] for r in records.values()} <= {"success", "whisk internal error"}
+    cluster.wait_states({0: "healthy", 1: "healthy"}, timeout=30)
+    with cluster.client() as c:  # recovered without a restart of Squall
+        r = c.post("/api/v1/namespaces/_/actions/b0?blocking=true&result=true", json={"i": "after"})
+        assert r.status_code == 200 and r.json() == {"i": "after"}
+
+
+def test_queue_depth_rises_while_invokers_are_paused_and_drains(cluster: Cluster) -> None:
+    with cluster.client() as c:
+        deploy(c, "q0", SLEEPY)
+        deploy(c, "q1", SLEEPY)
+        for n in (0, 1):  # warm both, so the drain is quick
+            assert c.post(f"/api/v1/namespaces/_/actions/q{n}?blocking=true").status_code == 200
+    for p in cluster.invokers.values():
+        p.send_signal(signal.SIGSTOP)
+    try:
+        ids = fire(cluster, "q0", 15, workers=4, seconds=5) + fire(cluster, "q1", 15, workers=4, seconds=5)
+        depth = sum(inv["queueDepth"] for inv in cluster.status()["invokers"])
+        assert depth == len(ids) == 30
+        with cluster.controller.admin() as admin:
+            metrics = admin.get("/metrics").text
+        assert sum(float(line.split()[-1]) for line in metrics.splitlines()
+                   if line.startswith(f'squall_queue_depth{{topic="invoker')) == 30
+    finally:
+        for p in cluster.invokers.values():
+            p.send_signal(signal.SIGCONT)
+    wait_records(cluster, ids, timeout=60)
+    deadline = time.monotonic() + 10
+    while sum(inv["queueDepth"] for inv in cluster.status()["invokers"]) != 0:
+        assert time.monotonic() < deadline, "the queues did not drain to 0"
+        time.sleep(0.2)
