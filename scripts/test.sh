@@ -12,4 +12,6 @@ elif [ -n "${CI:-}" ]; then
 else
     echo "test.sh: no Docker runtime here; its tests will be skipped" >&2
 fi
+# Apache Kafka's jars for the Kafka tests' broker (from Maven Central, cached after the first run).
+python3 scripts/kafka_broker.py fetch >/dev/null
 exec python3 -m pytest -q "$@"
