@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -70,3 +71,16 @@ def test_a_full_pool_queues_activations_in_order_and_runs_them_all(small: Server
     assert max(waits) >= 400, "the queued ones waited for a container, and waitTime says so"
     starts = [r["start"] for r in done]
     assert starts[4] >= min(starts[:2]) + 400, "two containers at most: the fifth had to wait"
+
+
+def test_an_action_that_cannot_be_provisioned_is_a_whisk_internal_error(tmp_path: Path) -> None:
+    srv = start_server(tmp_path / "home", "--runtime", "process", "--user-memory", "256", "--prewarm", "0")
+    try:
+        with srv.client() as c:
+            deploy(c, "huge", limits={"memory": 512})
+            r = c.post("/api/v1/namespaces/_/actions/huge?blocking=true")
+        assert r.status_code == 500
+        assert r.json()["response"] == {"status": "whisk internal error", "statusCode": 3, "success": False,
+                                        "result": {"error": "Failed to provision resources to run the action."}}
+    finally:
+        assert srv.stop() == 0
