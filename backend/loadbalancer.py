@@ -62,6 +62,11 @@ class NoInvokers(Exception):
     pass
 
 
+def home_hash(namespace: str, name: str) -> int:
+    """Where an action lives: its home invoker is this modulo the number of invokers."""
+    return zlib.crc32(f"{namespace}/{name}".encode())
+
+
 def step_sizes(n: int) -> list[int]:
     """Step sizes co-prime to n, so stepping from any home visits every invoker once."""
     return [s for s in range(1, n + 1) if math.gcd(s, n) == 1] or [1]
@@ -107,7 +112,7 @@ class LoadBalancer:
         if not any(usable):
             raise NoInvokers()
         n = len(ordered)
-        h = zlib.crc32(f"{namespace}/{action_path}".encode())
+        h = home_hash(namespace, action_path)
         home = h % n
         steps = step_sizes(n)
         step = steps[h % len(steps)]
