@@ -35,6 +35,7 @@ BUILD = "squall-0.1.0"
 MAX_LIST = 200
 DEFAULT_LIST = 30
 CANCEL_WAIT_S = 5.0
+MAX_RUNNING_LISTED = 500  # the status API lists at most this many in-flight activations
 
 
 class ApiError(Exception):
@@ -352,6 +353,9 @@ class Controller:
             "controller": self.id, "bus": self.bus.name,
             "runtime": self.runtime_name or (runtimes[0] if len(runtimes) == 1 else ",".join(runtimes)),
             "invokers": invokers, "inflight": self.lb.inflight_by_namespace(),
+            "running": [{"activationId": a, "namespace": e.message.namespace, "name": e.message.name,
+                         "subject": e.message.subject, "invoker": e.invoker, "accepted": e.message.accepted}
+                        for a, e in list(self.lb.inflight.items())[-MAX_RUNNING_LISTED:]],
             "activationsPerSecond": round(recent / 10, 2),
             "queues": {**{inv["topic"]: inv["queueDepth"] for inv in invokers},
                        completed_topic(self.id): await self.bus.queue_depth(completed_topic(self.id),

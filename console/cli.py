@@ -28,6 +28,7 @@ from console.client import (
 
 #: Subcommands that run a server rather than talk to one; they belong to backend.server.
 SERVER_COMMANDS = ("up", "invoker", "runtime")
+CONSOLE_COMMANDS = ("console", "demo")
 #: Where to look when neither --apihost nor a wskprops names a host (OpenWhisk standalone's port).
 FALLBACK_APIHOST = "http://localhost:3233"
 
@@ -525,13 +526,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="squall",
         description="Squall: a self-hosted serverless platform speaking the OpenWhisk API.",
         parents=[common],
-        epilog="Without a command, `squall` runs `squall up`.",
+        epilog="Without a command, `squall` opens the console on an embedded backend.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     # Listed for --help only: main() hands these to backend.server before parsing.
     commands.add_parser("up", help="start Squall (controller, invoker, console)", add_help=False)
     commands.add_parser("invoker", help="start an extra invoker", add_help=False)
     commands.add_parser("runtime", help="runtime images: `squall runtime build [KIND]`", add_help=False)
+    commands.add_parser("console", help="the operations console, attached to a running backend", add_help=False)
+    commands.add_parser("demo", help="scripted demo: `squall demo --screenshots DIR`", add_help=False)
 
     def leaf(
         group: argparse._SubParsersAction,  # type: ignore[type-arg]
@@ -664,7 +667,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``squall`` console script; returns the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if not arguments:
-        return _serve(["up"])
+        arguments = ["console", "--embedded"]
+    if arguments[0] in CONSOLE_COMMANDS:
+        from .main import main as console_main
+
+        return console_main(arguments)
     if arguments[0] in SERVER_COMMANDS:
         return _serve(arguments)
 

@@ -426,9 +426,16 @@ class TestServerDelegation:
         monkeypatch.setitem(sys.modules, "backend.server", fake)
         return calls
 
-    def test_no_arguments_means_up(self, calls: list[list[str]]) -> None:
+    def test_no_arguments_means_the_console_on_an_embedded_backend(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        console_calls: list[list[str]] = []
+        fake = types.ModuleType("console.main")
+        fake.main = lambda argv: console_calls.append(list(argv)) or 0  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "console.main", fake)
         assert cli.main([]) == 0
-        assert calls == [["up"]]
+        assert cli.main(["console", "--readonly"]) == 0
+        assert console_calls == [["console", "--embedded"], ["console", "--readonly"]]
 
     def test_up_and_invoker_get_the_full_argv(self, calls: list[list[str]]) -> None:
         cli.main(["up", "--port", "3233"])
