@@ -390,7 +390,7 @@ class SquallConsole(App[None]):
             parts.append(Text(f"○ connecting to {self.apihost}", style="dim"))
         elif self.connected:
             parts.append(coloured(self, "● connected", "state-healthy"))
-            parts.append(f" {self.apihost}")
+            parts.append(f"  {self.apihost}")
         else:
             wait = max(0.0, self.next_try - time.monotonic())
             parts.append(coloured(self, "✖ unreachable", "state-offline"))
