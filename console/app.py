@@ -23,6 +23,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import VerticalScroll
+from textual.timer import Timer
 from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static, Tab, Tabs
 
 from .client import ApiError, AsyncApiClient, squall_home
@@ -143,8 +144,8 @@ class SquallConsole(App[None]):
         Binding("x", "remove_container", "Remove", id="remove_container"),
         Binding("D", "delete", "Delete", id="delete", key_display="D"),
         Binding("d,enter", "describe", "Describe", id="describe", key_display="d"),
-        Binding("l", "logs", "Logs", id="logs"),
-        Binding("y", "raw", "JSON", id="raw"),
+        Binding("l", "logs", "Logs", id="logs", show=False),
+        Binding("y", "raw", "JSON", id="raw", show=False),
         Binding("plus", "faster", "Faster", id="faster", show=False),
         Binding("minus", "slower", "Slower", id="slower", show=False),
         Binding("q", "quit", "Quit", id="quit"),
@@ -174,6 +175,7 @@ class SquallConsole(App[None]):
         self.error_history = History()
         self._seen: set[str] = set()
         self._last_poll: float | None = None
+        self._poll_timer: Timer | None = None
         self.theme_problems: list[str] = []
 
     # --- layout -------------------------------------------------------------------------------
@@ -228,11 +230,18 @@ class SquallConsole(App[None]):
         return self.query_one(ContentSwitcher).current or "overview"
 
     def show(self, view: str) -> None:
+        if self.snapshot is not None and view != self.view:
+            with self.batch_update():
+                if view == "overview":
+                    self._render_overview(self.snapshot)
+                else:
+                    self._render_tables(self.snapshot, [view])
         self.query_one(ContentSwitcher).current = view
         self.query_one(Tabs).active = f"tab-{view}"
         if view != "overview":
-            self.query_one(f"#{view}", DataTable).focus()
-        self.refresh_bindings()
+            self.query_one(f"#{view}", DataTable).focus()  # a focus change refreshes the footer's keys
+        else:
+            self.refresh_bindings()  # each refresh recomposes the footer: only when nothing else does
 
     @on(Tabs.TabActivated)
     def _tab(self, event: Tabs.TabActivated) -> None:
@@ -245,6 +254,8 @@ class SquallConsole(App[None]):
     @work(exclusive=True, group="poll")
     async def poll(self) -> None:
         """One round of reads; the next is scheduled when this one is done (never stacked)."""
+        if self._poll_timer is not None:
+            self._poll_timer.stop()  # a verb's refresh replaces the pending poll rather than adding a chain
         delay = self.refresh_s
         try:
             status, activations, actions = await asyncio.gather(
@@ -266,16 +277,20 @@ class SquallConsole(App[None]):
             self.apply(Snapshot(status, activations, actions, self.clock()))
         self.next_try = time.monotonic() + delay
         self.update_topbar()
-        self.set_timer(delay, self.poll)
+        self._poll_timer = self.set_timer(delay, self.poll)
 
     def apply(self, snapshot: Snapshot) -> None:
         """Render a snapshot into every view (diffed); timed for the refresh benchmark."""
+        if not self.is_running:
+            return  # quitting: the views are being torn down
         started = time.perf_counter()
         previous, self.snapshot = self.snapshot, snapshot
         self._record_history(previous, snapshot)
-        with self.batch_update():
-            self._render_overview(snapshot)
-            self._render_tables(snapshot)
+        with self.batch_update():  # only the view on screen; another is brought up to date when shown
+            if self.view == "overview":
+                self._render_overview(snapshot)
+            else:
+                self._render_tables(snapshot, [self.view])
         self.refresh_ms.append((time.perf_counter() - started) * 1000)
         del self.refresh_ms[:-1000]
 
@@ -385,6 +400,8 @@ class SquallConsole(App[None]):
                        KEY_COLUMN[view])
 
     def update_topbar(self) -> None:
+        if not self.is_running:
+            return  # quitting: the views are being torn down
         parts: list[Any] = [Text("⛈ Squall ", style="bold")]
         if self.connected is None:
             parts.append(Text(f"○ connecting to {self.apihost}", style="dim"))
@@ -635,6 +652,11 @@ class SquallConsole(App[None]):
             return
         self.notify(done, title=verb)
         self.poll()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        """enter on a row describes it (the focused table's own enter binding would swallow `d,enter`)."""
+        self.action_describe()
 
     @on(DataChanged)
     def _data_changed(self) -> None:
