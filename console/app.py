@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import VerticalScroll
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static, Tab, Tabs
+from textual.widgets import ContentSwitcher, DataTable, Input, Static, Tab, Tabs
 
 from .client import ApiError, AsyncApiClient, squall_home
 from .screens import (
@@ -110,6 +110,7 @@ class SquallConsole(App[None]):
     #overview { padding: 0 1; }
     #overview Static { margin-bottom: 1; }
     #prompt { dock: bottom; display: none; }
+    #keys { dock: bottom; height: 1; padding: 0 1; background: $panel; }
     #prompt.shown { display: block; }
     .dialog { align: center middle; background: $background 60%; }
     .box { width: 70; height: auto; max-height: 90%; padding: 1 2; border: thick $primary; background: $surface; }
@@ -177,6 +178,7 @@ class SquallConsole(App[None]):
         self._last_poll: float | None = None
         self._poll_timer: Timer | None = None
         self.theme_problems: list[str] = []
+        self._keymap_keys: dict[str, str] = {}  # binding id -> key, from keymap.toml
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -195,7 +197,7 @@ class SquallConsole(App[None]):
                     table.add_column(column, key=column)
                 yield table
         yield Input(id="prompt")
-        yield Footer()
+        yield Static("", id="keys")
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(FALLBACK)
@@ -210,6 +212,7 @@ class SquallConsole(App[None]):
         if self.requested_theme not in self.available_themes:
             self.notify(f"no theme named {self.requested_theme}; using {self.theme}", severity="warning")
         self._load_keymap()
+        self._update_keys()
         self.update_topbar()
         self.set_interval(0.5, self.update_topbar)
         self.poll()
@@ -224,6 +227,7 @@ class SquallConsole(App[None]):
             self.notify(f"{path}: {ex}", title="keymap skipped", severity="warning")
             return
         self.set_keymap(keymap)
+        self._keymap_keys = keymap
 
     @property
     def view(self) -> str:
@@ -239,9 +243,8 @@ class SquallConsole(App[None]):
         self.query_one(ContentSwitcher).current = view
         self.query_one(Tabs).active = f"tab-{view}"
         if view != "overview":
-            self.query_one(f"#{view}", DataTable).focus()  # a focus change refreshes the footer's keys
-        else:
-            self.refresh_bindings()  # each refresh recomposes the footer: only when nothing else does
+            self.query_one(f"#{view}", DataTable).focus()
+        self._update_keys()
 
     @on(Tabs.TabActivated)
     def _tab(self, event: Tabs.TabActivated) -> None:
@@ -398,6 +401,19 @@ class SquallConsole(App[None]):
             rows, order = self._rows(view, s)
             sync_table(self.query_one(f"#{view}", DataTable), rows, self.filters.get(view, ""), order,
                        KEY_COLUMN[view])
+
+    def _update_keys(self) -> None:
+        """The key bar: one line of text for this view's verbs. (Textual's Footer rebuilds a widget
+        per key on every focus change, which profiled as most of the cost of a view switch.)"""
+        accent = self.theme_variables.get("accent", "")
+        parts: list[Any] = []
+        for b in self.BINDINGS:
+            if not isinstance(b, Binding) or not b.show or self.check_action(b.action.split("(")[0], ()) is not True:
+                continue
+            key = self._keymap_keys.get(b.id or "") or self.get_key_display(b)
+            parts += [Text(f" {key} ", style=f"bold {accent}"), f"{b.description} "]
+        parts += [Text(" ^p ", style=f"bold {accent}"), "palette"]
+        self.query_one("#keys", Static).update(Text.assemble(*parts))
 
     def update_topbar(self) -> None:
         if not self.is_running:
