@@ -283,7 +283,7 @@ class SquallConsole(App[None]):
         self._poll_timer = self.set_timer(delay, self.poll)
 
     def apply(self, snapshot: Snapshot) -> None:
-        """Render a snapshot into every view (diffed); timed for the refresh benchmark."""
+        """Render a snapshot into the view on screen (diffed); timed for the refresh benchmark."""
         if not self.is_running:
             return  # quitting: the views are being torn down
         started = time.perf_counter()
