@@ -6,6 +6,7 @@ tests agree on the exact OpenWhisk wording.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -285,8 +286,9 @@ class Action:
         exec_ = _parse_exec(body.get("exec"), existing)
         parameters = (_key_values(body["parameters"], "parameters") if "parameters" in body
                       else (existing.parameters if existing else []))
-        if len(_json_size(parameters)) > MAX_PARAMETERS:
-            raise EntityError(413, entity_too_big("Parameters", len(_json_size(parameters)), MAX_PARAMETERS))
+        size = len(json.dumps(parameters, separators=(",", ":")).encode())
+        if size > MAX_PARAMETERS:
+            raise EntityError(413, entity_too_big("Parameters", size, MAX_PARAMETERS))
         limits = Limits.parse(body.get("limits"), existing.limits if existing else None)
         annotations = (_key_values(body["annotations"], "annotations") if "annotations" in body
                        else (existing.annotations if existing else []))
@@ -301,11 +303,6 @@ class Action:
             if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+\.\d+", version):
                 raise EntityError(400, malformed("version must be of the form major.minor.patch"))
         return cls(namespace, name, exec_, version, publish, parameters, limits, annotations, now_ms())
-
-
-def _json_size(value: Any) -> bytes:
-    import json
-    return json.dumps(value, separators=(",", ":")).encode()
 
 
 def _parse_exec(body: Any, existing: Action | None) -> dict[str, Any]:

@@ -112,7 +112,6 @@ class Squall:
         self.bus = make_bus(config)
         # A controller-only process (--invokers 0, invokers elsewhere on Kafka) runs no actions.
         self.runtime = choose_runtime(config) if config.invokers else None
-        assert self.runtime is not None or not config.invokers
         self.invokers = [
             Invoker(i, self.bus, self.runtime, user_memory_mb=config.user_memory_mb,
                     idle_timeout_s=config.idle_timeout_s,
