@@ -94,7 +94,9 @@ def sync_table(table: DataTable[Any], rows: Mapping[str, Sequence[Any]], needle:
     for key in present - rows.keys():
         table.remove_row(key)
     for key, cells in rows.items():
-        cells = [highlighted(c, needle) for c in cells]
+        # Text, not str: DataTable parses a str cell as markup each time it renders it, and any
+        # update re-renders every visible cell.
+        cells = [highlighted(c if isinstance(c, Text) else Text(str(c)), needle) for c in cells]
         if key in present:
             for column, old, new in zip(columns, table.get_row(key), cells):
                 if str(old) != str(new) or (isinstance(new, Text) and getattr(old, "style", None) != new.style):
