@@ -8,6 +8,7 @@ fixture uses `KafkaBroker`) and as a command: `python3 scripts/kafka_broker.py f
 from __future__ import annotations
 
 import base64
+import ctypes
 import os
 import shutil
 import signal
@@ -71,6 +72,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _own_session_dying_with_parent() -> None:
+    """In the broker's child before exec: out of the terminal's Ctrl+C, but killed with whoever
+    started it, so a killed test run never leaves a JVM behind."""
+    os.setsid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class KafkaBroker:
     """One KRaft broker+controller in a temporary directory; `stop` and `start` keep its data."""
 
@@ -124,7 +135,7 @@ class KafkaBroker:
             self._configure()
         out = open(self.dir / "stdout.log", "ab")
         self.process = subprocess.Popen(self._java("kafka.Kafka", str(self.dir / "server.properties")),
-                                        stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                        stdout=out, stderr=subprocess.STDOUT, preexec_fn=_own_session_dying_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
