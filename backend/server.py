@@ -95,6 +95,12 @@ def make_bus(config: Config) -> Bus:
     raise SystemExit(f"error: unknown bus '{config.bus}' (memory or kafka)")
 
 
+def make_invoker(config: Config, invoker_id: int, bus: Bus, runtime: Runtime) -> Invoker:
+    prewarm = {(E.DEFAULT_KIND, E.MEMORY_DEFAULT_MB): config.prewarm} if config.prewarm else None
+    return Invoker(invoker_id, bus, runtime, user_memory_mb=config.user_memory_mb,
+                   idle_timeout_s=config.idle_timeout_s, prewarm=prewarm)
+
+
 def write_wskprops(path: Path, api_host: str, auth: str, namespace: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -112,12 +118,8 @@ class Squall:
         self.bus = make_bus(config)
         # A controller-only process (--invokers 0, invokers elsewhere on Kafka) runs no actions.
         self.runtime = choose_runtime(config) if config.invokers else None
-        self.invokers = [
-            Invoker(i, self.bus, self.runtime, user_memory_mb=config.user_memory_mb,
-                    idle_timeout_s=config.idle_timeout_s,
-                    prewarm={(E.DEFAULT_KIND, E.MEMORY_DEFAULT_MB): config.prewarm} if config.prewarm else None)
-            for i in range(config.invokers)
-        ]
+        self.invokers = [make_invoker(config, i, self.bus, self.runtime) for i in range(config.invokers)
+                         if self.runtime is not None]
         self.controller = Controller(self.store, self.bus, api_host=config.api_host,
                                      runtime_name=self.runtime.name if self.runtime else "",
                                      ack_min_s=config.ack_min_s,
@@ -247,9 +249,7 @@ async def run_invoker_until_signalled(config: Config, invoker_id: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     bus = make_bus(config)
     await bus.start()
-    invoker = Invoker(invoker_id, bus, choose_runtime(config), user_memory_mb=config.user_memory_mb,
-                      idle_timeout_s=config.idle_timeout_s,
-                      prewarm={(E.DEFAULT_KIND, E.MEMORY_DEFAULT_MB): config.prewarm} if config.prewarm else None)
+    invoker = make_invoker(config, invoker_id, bus, choose_runtime(config))
     await invoker.start()
     print(f"invoker{invoker_id} is up on {bus.name} {config.kafka} (runtime {invoker.runtime.name}, "
           f"{config.user_memory_mb} MB)", flush=True)

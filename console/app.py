@@ -235,11 +235,7 @@ class SquallConsole(App[None]):
 
     def show(self, view: str) -> None:
         if self.snapshot is not None and view != self.view:
-            with self.batch_update():
-                if view == "overview":
-                    self._render_overview(self.snapshot)
-                else:
-                    self._render_tables(self.snapshot, [view])
+            self._render_view(view, self.snapshot)
         self.query_one(ContentSwitcher).current = view
         self.query_one(Tabs).active = f"tab-{view}"
         if view != "overview":
@@ -289,11 +285,7 @@ class SquallConsole(App[None]):
         started = time.perf_counter()
         previous, self.snapshot = self.snapshot, snapshot
         self._record_history(previous, snapshot)
-        with self.batch_update():  # only the view on screen; another is brought up to date when shown
-            if self.view == "overview":
-                self._render_overview(snapshot)
-            else:
-                self._render_tables(snapshot, [self.view])
+        self._render_view(self.view, snapshot)  # only the view on screen; another is brought up to date when shown
         self.refresh_ms.append((time.perf_counter() - started) * 1000)
         del self.refresh_ms[:-1000]
 
@@ -308,6 +300,13 @@ class SquallConsole(App[None]):
         self.error_history.add(errors / elapsed)
 
     # --- rendering ----------------------------------------------------------------------------
+
+    def _render_view(self, view: str, s: Snapshot) -> None:
+        with self.batch_update():
+            if view == "overview":
+                self._render_overview(s)
+            else:
+                self._render_tables(s, [view])
 
     def _render_overview(self, s: Snapshot) -> None:
         invokers = Table(title="Invokers", title_justify="left", expand=True, box=None)

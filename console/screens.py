@@ -5,7 +5,6 @@ Every backend call runs in a worker; handlers only post results back, so the scr
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from pathlib import Path
@@ -22,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Log, Select, Static, TextArea
 
+from .cli import CliError, read_exec
 from .client import ApiError, AsyncApiClient
 from .widgets import status_text
 
@@ -112,13 +112,6 @@ class PathSuggester(Suggester):
         return head + names[0]
 
 
-def read_code(path: Path) -> tuple[str, bool]:
-    """An action's code from a file: source text, or a zip as base64 (binary)."""
-    if path.suffix == ".zip":
-        return base64.b64encode(path.read_bytes()).decode(), True
-    return path.read_text(), False
-
-
 class DeployScreen(ModalScreen[dict[str, Any] | None]):
     """Deploy or update an action: name, file (with completion), kind, memory, timeout, parameters."""
 
@@ -158,13 +151,13 @@ class DeployScreen(ModalScreen[dict[str, Any] | None]):
     @on(Button.Pressed, "#deploy")
     def _deploy(self) -> None:
         name = self.query_one("#name", Input).value.strip()
-        path = Path(os.path.expanduser(self.query_one("#path", Input).value.strip()))
+        path = os.path.expanduser(self.query_one("#path", Input).value.strip())
         if not name:
             return self._fail("The action needs a name.")
         try:
-            code, binary = read_code(path)
-        except OSError as ex:
-            return self._fail(f"Cannot read {path}: {ex.strerror or ex}")
+            exec_ = read_exec(path, str(self.query_one("#kind", Select).value))
+        except CliError as ex:  # the CLI's message, as a sentence in the form
+            return self._fail(str(ex)[:1].upper() + str(ex)[1:])
         try:
             params = json.loads(self.query_one("#params", TextArea).text or "{}")
             if not isinstance(params, dict):
@@ -177,7 +170,7 @@ class DeployScreen(ModalScreen[dict[str, Any] | None]):
         except ValueError:
             return self._fail("Memory and timeout must be whole numbers.")
         self.dismiss({"name": name, "body": {
-            "exec": {"kind": self.query_one("#kind", Select).value, "code": code, "binary": binary},
+            "exec": exec_,
             "limits": {"memory": memory, "timeout": timeout},
             "parameters": [{"key": k, "value": v} for k, v in params.items()]}})
 

@@ -103,6 +103,14 @@ class Server:
     def admin(self) -> httpx.Client:
         return self.client(self.admin_auth)
 
+    def status(self) -> dict[str, Any]:
+        with self.admin() as admin:
+            return admin.get("/api/v1/system/status").json()
+
+    def containers(self) -> list[dict[str, Any]]:
+        """Every container the invokers report, each with its invoker's id."""
+        return [{**c, "invoker": inv["id"]} for inv in self.status()["invokers"] for c in inv["containers"]]
+
     def new_namespace(self, limits: dict[str, int] | None = None) -> tuple[str, str]:
         """A fresh namespace (so tests do not share throttles or entities) and its key."""
         name = "ns_" + uuid.uuid4().hex[:10]

@@ -14,10 +14,7 @@ def invoke(c: httpx.Client, name: str, params: dict | None = None) -> httpx.Resp
 
 
 def containers_of(server: Server, action_path: str) -> list[dict]:
-    with server.admin() as admin:
-        status = admin.get("/api/v1/system/status").json()
-    return [c for inv in status["invokers"] for c in inv["containers"]
-            if (c["action"] or "").startswith(action_path + "@")]
+    return [c for c in server.containers() if (c["action"] or "").startswith(action_path + "@")]
 
 
 def wait_for(predicate, timeout: float = 5.0):

@@ -9,7 +9,7 @@ from typing import Iterator
 import pytest
 
 from conftest import Server, deploy, require_docker, start_server
-from test_activation_failures import wait_for
+from test_activation_failures import containers_of, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +27,6 @@ def engine():  # type: ignore[no-untyped-def]
     return docker.from_env()
 
 
-def status(server: Server) -> dict:
-    with server.admin() as admin:
-        return admin.get("/api/v1/system/status").json()
-
-
-def containers_for(server: Server, path: str) -> list[dict]:
-    return [c for inv in status(server)["invokers"] for c in inv["containers"]
-            if (c["action"] or "").startswith(path + "@")]
 
 
 def invoke(server: Server, auth: str, name: str, params: dict | None = None) -> dict:
@@ -43,7 +35,7 @@ def invoke(server: Server, auth: str, name: str, params: dict | None = None) -> 
 
 
 def test_status_says_docker(dserver: Server) -> None:
-    assert status(dserver)["runtime"] == "docker"
+    assert dserver.status()["runtime"] == "docker"
 
 
 def test_docker_inspect_shows_every_hardening_setting(dserver: Server) -> None:
@@ -51,7 +43,7 @@ def test_docker_inspect_shows_every_hardening_setting(dserver: Server) -> None:
     with dserver.client(auth) as c:
         deploy(c, "hello", limits={"memory": 192})
     assert invoke(dserver, auth, "hello")["response"]["status"] == "success"
-    (mine,) = wait_for(lambda: containers_for(dserver, f"{ns}/hello"))
+    (mine,) = wait_for(lambda: containers_of(dserver, f"{ns}/hello"))
     attrs = engine().containers.get(mine["id"]).attrs
     host = attrs["HostConfig"]
     assert host["NetworkMode"] == "none"
@@ -148,7 +140,7 @@ def main(args):
     result = invoke(dserver, auth, "bomb")["response"]["result"]
     assert result["forked"] < 64
     assert result["failure"] == "Resource temporarily unavailable"
-    assert all(inv["state"] == "healthy" for inv in status(dserver)["invokers"])
+    assert all(inv["state"] == "healthy" for inv in dserver.status()["invokers"])
 
 
 def test_a_memory_hog_gets_the_exact_message_and_the_invoker_stays_healthy(dserver: Server) -> None:
@@ -161,7 +153,7 @@ def test_a_memory_hog_gets_the_exact_message_and_the_invoker_stays_healthy(dserv
     assert record["response"]["status"] == "action developer error"
     assert record["response"]["result"] == {"error": "The action exhausted its memory and was aborted."}
     assert invoke(dserver, auth, "hello", {"name": "after"})["response"]["result"] == {"greeting": "Hello after"}
-    assert all(inv["state"] == "healthy" for inv in status(dserver)["invokers"])
+    assert all(inv["state"] == "healthy" for inv in dserver.status()["invokers"])
 
 
 def test_invoker_removes_its_containers_at_stop_and_after_a_crash_at_start(tmp_path: Path) -> None:
@@ -171,8 +163,8 @@ def test_invoker_removes_its_containers_at_stop_and_after_a_crash_at_start(tmp_p
         with srv.client() as c:
             deploy(c, "hello")
             assert c.post("/api/v1/namespaces/_/actions/hello?blocking=true").status_code == 200
-        names = wait_for(lambda: [c["id"] for inv in status(srv)["invokers"] for c in inv["containers"]]
-                         if len(status(srv)["invokers"][0]["containers"]) >= 2 else None)
+        names = wait_for(lambda: [c["id"] for inv in srv.status()["invokers"] for c in inv["containers"]]
+                         if len(srv.status()["invokers"][0]["containers"]) >= 2 else None)
         assert names
         assert srv.stop(signal.SIGKILL) == -signal.SIGKILL
         existing = {c.name for c in engine().containers.list(all=True)}
@@ -180,7 +172,7 @@ def test_invoker_removes_its_containers_at_stop_and_after_a_crash_at_start(tmp_p
         srv.start()
         existing = {c.name for c in engine().containers.list(all=True)}
         assert not set(names) & existing, "the restarted invoker removes what it left"
-        current = [c["id"] for inv in status(srv)["invokers"] for c in inv["containers"]]
+        current = [c["id"] for inv in srv.status()["invokers"] for c in inv["containers"]]
         assert srv.stop() == 0
         existing = {c.name for c in engine().containers.list(all=True)}
         assert not set(current) & existing, "a stopped invoker removes its containers"

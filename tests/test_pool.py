@@ -22,13 +22,8 @@ def small(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     assert srv.stop() == 0
 
 
-def containers(server: Server) -> list[dict]:
-    with server.admin() as admin:
-        return admin.get("/api/v1/system/status").json()["invokers"][0]["containers"]
-
-
 def test_first_invocation_takes_the_prewarmed_container_and_the_pool_refills(small: Server) -> None:
-    prewarmed = wait_for(lambda: [c for c in containers(small) if c["state"] == "prewarm"])
+    prewarmed = wait_for(lambda: [c for c in small.containers() if c["state"] == "prewarm"])
     assert len(prewarmed) == 1
     ns, auth = small.new_namespace()
     with small.client(auth) as c:
@@ -36,9 +31,9 @@ def test_first_invocation_takes_the_prewarmed_container_and_the_pool_refills(sma
         record = c.post("/api/v1/namespaces/_/actions/fresh?blocking=true").json()
     assert record["response"]["status"] == "success"
     assert any(a["key"] == "initTime" for a in record["annotations"])
-    mine = wait_for(lambda: [c for c in containers(small) if c["action"] == f"{ns}/fresh@0.0.1"])
+    mine = wait_for(lambda: [c for c in small.containers() if c["action"] == f"{ns}/fresh@0.0.1"])
     assert [c["id"] for c in mine] == [prewarmed[0]["id"]], "the prewarmed container should run it"
-    refilled = wait_for(lambda: [c for c in containers(small) if c["state"] == "prewarm"])
+    refilled = wait_for(lambda: [c for c in small.containers() if c["state"] == "prewarm"])
     assert refilled and refilled[0]["id"] != prewarmed[0]["id"]
 
 
@@ -47,8 +42,8 @@ def test_idle_containers_are_removed_after_the_idle_timeout(small: Server) -> No
     with small.client(auth) as c:
         deploy(c, "brief")
         assert c.post("/api/v1/namespaces/_/actions/brief?blocking=true").status_code == 200
-    assert wait_for(lambda: [c for c in containers(small) if c["action"] == f"{ns}/brief@0.0.1"])
-    assert wait_for(lambda: not [c for c in containers(small) if c["action"] == f"{ns}/brief@0.0.1"],
+    assert wait_for(lambda: [c for c in small.containers() if c["action"] == f"{ns}/brief@0.0.1"])
+    assert wait_for(lambda: not [c for c in small.containers() if c["action"] == f"{ns}/brief@0.0.1"],
                     timeout=8)
 
 

@@ -51,7 +51,7 @@ def test_cancel_a_running_activation(server: Server) -> None:
         deploy(c, "sleepy", "import time\ndef main(args):\n    time.sleep(30)\n    return {}\n")
         activation_id = c.post("/api/v1/namespaces/_/actions/sleepy").json()["activationId"]
         busy = wait_for(lambda: [x for x in containers_of(server, f"{ns}/sleepy") if x["state"] == "busy"]
-                        or [x for x in containers_of_any(server) if x.get("activationId") == activation_id])
+                        or [x for x in server.containers() if x.get("activationId") == activation_id])
         assert busy
         with server.admin() as admin:
             r = admin.delete(f"/api/v1/system/activations/{activation_id}")
@@ -61,7 +61,7 @@ def test_cancel_a_running_activation(server: Server) -> None:
         assert record["response"]["status"] == "action developer error"
         assert record["response"]["result"] == {"error": "The activation was cancelled by an operator."}
         assert record["duration"] < 30_000
-    assert wait_for(lambda: not any(x.get("activationId") == activation_id for x in containers_of_any(server)))
+    assert wait_for(lambda: not any(x.get("activationId") == activation_id for x in server.containers()))
 
 
 def test_cancel_unknown_activation_is_404(server: Server) -> None:
@@ -69,12 +69,6 @@ def test_cancel_unknown_activation_is_404(server: Server) -> None:
         r = admin.delete("/api/v1/system/activations/" + "b" * 32)
         assert r.status_code == 404
         assert r.json()["error"] == "The requested resource does not exist."
-
-
-def containers_of_any(server: Server) -> list[dict]:
-    with server.admin() as admin:
-        status = admin.get("/api/v1/system/status").json()
-    return [c for inv in status["invokers"] for c in inv["containers"]]
 
 
 def test_remove_a_warm_container(server: Server) -> None:
@@ -87,7 +81,7 @@ def test_remove_a_warm_container(server: Server) -> None:
         r = admin.delete(f"/api/v1/system/containers/{container['id']}")
         assert r.status_code == 200, r.text
         assert admin.delete("/api/v1/system/containers/nosuchcontainer").status_code == 404
-    assert wait_for(lambda: not any(x["id"] == container["id"] for x in containers_of_any(server)))
+    assert wait_for(lambda: not any(x["id"] == container["id"] for x in server.containers()))
 
 
 def test_metrics_in_prometheus_format(server: Server) -> None:
