@@ -8,31 +8,34 @@ unreachable backend is shown as such and retried with back-off. Tables are keyed
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any, Iterable
+from typing import Any
 
 import humanize
+from rich.console import Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.containers import VerticalScroll
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, DataTable, Input, Static, Tab, Tabs
+from textual.widgets import Input, Static, Tab, Tabs
 
 from .client import ApiError, AsyncApiClient, squall_home
 from .screens import (
     ActionScreen, ConfirmScreen, DataChanged, DeployScreen, HelpScreen, InvokeScreen, JsonScreen, RecordScreen,
     TypeToConfirmScreen,
 )
+from .table import LiveTable
 from .theming import DEFAULT_THEME, FALLBACK, discover
-from .widgets import History, bar, coloured, state_text, status_text, sync_table
+from .widgets import History, bar, coloured, state_text, status_text
 
 VIEWS = ("overview", "actions", "activations", "containers", "invokers")
 ALIASES = {"queues": "overview", "ov": "overview", "act": "activations", "co": "containers",
@@ -47,7 +50,6 @@ COLUMNS = {
     "containers": ("invoker", "id", "state", "action", "age", "memory", "runs", "activation"),
     "invokers": ("id", "state", "runtime", "memory", "containers", "queue", "in flight", "ping"),
 }
-KEY_COLUMN = {"actions": "name", "activations": "id", "containers": "id", "invokers": "id"}
 
 
 @dataclass
@@ -56,6 +58,20 @@ class Snapshot:
     activations: list[dict[str, Any]]
     actions: list[dict[str, Any]]
     taken: float = field(default_factory=time.time)
+
+
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Once per process, when the console is up: leave what exists now out of the collector's full
+    passes. The widgets, styles and modules live as long as the console does, and scanning them made
+    a full collection stop the screen for up to 60 ms, several times a minute (15 ms after this)."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 def _ms(value: Any) -> str:
@@ -105,10 +121,6 @@ class SquallConsole(App[None]):
     Screen { layout: vertical; }
     #topbar { height: 1; padding: 0 1; background: $panel; }
     Tabs { height: 2; }
-    ContentSwitcher { height: 1fr; }
-    DataTable { height: 1fr; }
-    #overview { padding: 0 1; }
-    #overview Static { margin-bottom: 1; }
     #prompt { dock: bottom; display: none; }
     #keys { dock: bottom; height: 1; padding: 0 1; background: $panel; }
     #prompt.shown { display: block; }
@@ -167,6 +179,7 @@ class SquallConsole(App[None]):
         self.failures = 0
         self.last_error = ""
         self.next_try = 0.0
+        self.view = "overview"
         self.filters: dict[str, str] = {}
         self.last_filter = ""
         self.prompt_mode = ""
@@ -179,23 +192,20 @@ class SquallConsole(App[None]):
         self._poll_timer: Timer | None = None
         self.theme_problems: list[str] = []
         self._keymap_keys: dict[str, str] = {}  # binding id -> key, from keymap.toml
+        self._rendered: dict[str, Snapshot] = {}  # view -> the snapshot it shows
+        self._record_cells: dict[str, list[Any]] = {}  # activation id -> its row in the Activations view
+        self._record_cells_theme = ""
+        # No animations: the tab underline alone took 18 frames per view switch, and on a busy
+        # machine every frame is time a key waits for.
+        self.animation_level = "none"
 
     # --- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static("", id="topbar")
         yield Tabs(*(Tab(v.capitalize(), id=f"tab-{v}") for v in VIEWS), id="tabs")
-        with ContentSwitcher(initial="overview"):
-            with VerticalScroll(id="overview"):
-                yield Static("waiting for the first data…", id="ov-invokers")
-                yield Static("", id="ov-queues")
-                yield Static("", id="ov-rates")
-                yield Static("", id="ov-busiest")
-            for view in VIEWS[1:]:
-                table: DataTable[Any] = DataTable(id=view, cursor_type="row", zebra_stripes=True)
-                for column in COLUMNS[view]:
-                    table.add_column(column, key=column)
-                yield table
+        # One widget for every view (a page or a sheet each): no layout pass between them.
+        yield LiveTable({view: COLUMNS[view] for view in VIEWS[1:]}, ["overview"], id="views")
         yield Input(id="prompt")
         yield Static("", id="keys")
 
@@ -214,6 +224,8 @@ class SquallConsole(App[None]):
         self._load_keymap()
         self._update_keys()
         self.update_topbar()
+        self.table.set_page("overview", [Padding("waiting for the first data…", (0, 1))])
+        self.table.focus()
         self.set_interval(0.5, self.update_topbar)
         self.poll()
 
@@ -230,17 +242,19 @@ class SquallConsole(App[None]):
         self._keymap_keys = keymap
 
     @property
-    def view(self) -> str:
-        return self.query_one(ContentSwitcher).current or "overview"
+    def table(self) -> LiveTable:
+        return self.query_one("#views", LiveTable)
 
     def show(self, view: str) -> None:
-        if self.snapshot is not None and view != self.view:
-            self._render_view(view, self.snapshot)
-        self.query_one(ContentSwitcher).current = view
-        self.query_one(Tabs).active = f"tab-{view}"
-        if view != "overview":
-            self.query_one(f"#{view}", DataTable).focus()
-        self._update_keys()
+        if view == self.view:
+            return
+        self.view = view
+        with self.batch_update():
+            if self.snapshot is not None:
+                self._render_view(view, self.snapshot)
+            self.table.show(view)
+            self.query_one(Tabs).active = f"tab-{view}"
+            self._update_keys()
 
     @on(Tabs.TabActivated)
     def _tab(self, event: Tabs.TabActivated) -> None:
@@ -288,6 +302,8 @@ class SquallConsole(App[None]):
         self._render_view(self.view, snapshot)  # only the view on screen; another is brought up to date when shown
         self.refresh_ms.append((time.perf_counter() - started) * 1000)
         del self.refresh_ms[:-1000]
+        if previous is None:
+            _freeze_startup_objects()
 
     def _record_history(self, previous: Snapshot | None, snapshot: Snapshot) -> None:
         for topic, depth in snapshot.status.get("queues", {}).items():
@@ -302,11 +318,14 @@ class SquallConsole(App[None]):
     # --- rendering ----------------------------------------------------------------------------
 
     def _render_view(self, view: str, s: Snapshot) -> None:
+        if self._rendered.get(view) is s:
+            return  # shown again before the next poll: it already shows this snapshot
+        self._rendered[view] = s
         with self.batch_update():
             if view == "overview":
                 self._render_overview(s)
             else:
-                self._render_tables(s, [view])
+                self._render_table(s, view)
 
     def _render_overview(self, s: Snapshot) -> None:
         invokers = Table(title="Invokers", title_justify="left", expand=True, box=None)
@@ -320,14 +339,12 @@ class SquallConsole(App[None]):
                 str(states.count("warm")), str(states.count("busy")), str(inv["queueDepth"]))
         if not s.status.get("invokers"):
             invokers.add_row("no invoker has reported", "", "", "", "", "", "", "")
-        self.query_one("#ov-invokers", Static).update(invokers)
 
         queues = Table(title="Queue depth", title_justify="left", expand=True, box=None)
         for column in ("topic", "depth", "last 2 minutes"):
             queues.add_column(column)
         for topic, depth in s.status.get("queues", {}).items():
             queues.add_row(topic, "?" if depth < 0 else str(depth), self.queue_history[topic].spark(60))
-        self.query_one("#ov-queues", Static).update(queues)
 
         rates = Table(title="Activations", title_justify="left", expand=True, box=None)
         for column in ("", "now", "last 2 minutes"):
@@ -337,7 +354,6 @@ class SquallConsole(App[None]):
                       self.error_history.spark(60))
         running = len(s.status.get("running", []))
         rates.add_row("running", str(running), "")
-        self.query_one("#ov-rates", Static).update(rates)
 
         busiest = Table(title="Busiest containers", title_justify="left", expand=True, box=None)
         for column in ("container", "invoker", "action", "state", "runs", "age"):
@@ -346,7 +362,7 @@ class SquallConsole(App[None]):
         for invoker, c in sorted(containers, key=lambda ic: -ic[1].get("activations", 0))[:5]:
             busiest.add_row(c["id"], f"invoker{invoker}", c["action"] or "-", c["state"], str(c.get("activations", 0)),
                             humanize.naturaldelta(c["age"]))
-        self.query_one("#ov-busiest", Static).update(busiest)
+        self.table.set_page("overview", [Padding(Group(invokers, "", queues, "", rates, "", busiest), (0, 1))])
 
     def _rows(self, view: str, s: Snapshot) -> tuple[dict[str, list[Any]], list[str]]:
         now = s.taken
@@ -367,14 +383,16 @@ class SquallConsole(App[None]):
                 rows[r["activationId"]] = [started.strftime("%H:%M:%S"), r["name"], status_text(self, "running"),
                                            f"{int(now * 1000 - r['accepted'])} ms", "", "", "", r["activationId"]]
                 order.append(r["activationId"])
+            # A completed activation never changes: its cells are built once (per theme) and handed
+            # over as the same object, which the table takes as unchanged without comparing.
+            if self._record_cells_theme != self.theme:
+                self._record_cells, self._record_cells_theme = {}, self.theme
+            built: dict[str, list[Any]] = {}
             for a in s.activations:
-                notes = {n["key"]: n["value"] for n in a.get("annotations", [])}
-                status = a.get("response", {}).get("status") or ("success" if a.get("statusCode") == 0 else "error")
-                rows[a["activationId"]] = [
-                    datetime.fromtimestamp(a["start"] / 1000).strftime("%H:%M:%S"), a["name"],
-                    status_text(self, status), _ms(a.get("duration")), "cold" if "initTime" in notes else "warm",
-                    _ms(notes.get("waitTime")), _ms(notes.get("initTime")), a["activationId"]]
-                order.append(a["activationId"])
+                aid = a["activationId"]
+                built[aid] = rows[aid] = self._record_cells.get(aid) or self._record_row(a)
+                order.append(aid)
+            self._record_cells = built
             return rows, order
         if view == "containers":
             rows = {}
@@ -395,11 +413,16 @@ class SquallConsole(App[None]):
                 f"{inv['lastPing']:.1f} s ago"]
         return rows, list(rows)
 
-    def _render_tables(self, s: Snapshot, only: Iterable[str] = VIEWS[1:]) -> None:
-        for view in only:
-            rows, order = self._rows(view, s)
-            sync_table(self.query_one(f"#{view}", DataTable), rows, self.filters.get(view, ""), order,
-                       KEY_COLUMN[view])
+    def _record_row(self, a: dict[str, Any]) -> list[Any]:
+        notes = {n["key"]: n["value"] for n in a.get("annotations", [])}
+        status = a.get("response", {}).get("status") or ("success" if a.get("statusCode") == 0 else "error")
+        return [datetime.fromtimestamp(a["start"] / 1000).strftime("%H:%M:%S"), a["name"], status_text(self, status),
+                _ms(a.get("duration")), "cold" if "initTime" in notes else "warm", _ms(notes.get("waitTime")),
+                _ms(notes.get("initTime")), a["activationId"]]
+
+    def _render_table(self, s: Snapshot, view: str) -> None:
+        rows, order = self._rows(view, s)
+        self.table.sync(view, rows, order, self.filters.get(view, ""))
 
     def _update_keys(self) -> None:
         """The key bar: one line of text for this view's verbs. (Textual's Footer rebuilds a widget
@@ -412,7 +435,7 @@ class SquallConsole(App[None]):
             key = self._keymap_keys.get(b.id or "") or self.get_key_display(b)
             parts += [Text(f" {key} ", style=f"bold {accent}"), f"{b.description} "]
         parts += [Text(" ^p ", style=f"bold {accent}"), "palette"]
-        self.query_one("#keys", Static).update(Text.assemble(*parts))
+        self.query_one("#keys", Static).update(Text.assemble(*parts), layout=False)  # one line, always
 
     def update_topbar(self) -> None:
         if not self.is_running:
@@ -437,20 +460,14 @@ class SquallConsole(App[None]):
         parts.append(f"   every {self.refresh_s:g} s")
         if self.readonly:
             parts.append(Text("  RO ", style="bold reverse"))
-        self.query_one("#topbar", Static).update(Text.assemble(*parts))
+        self.query_one("#topbar", Static).update(Text.assemble(*parts), layout=False)  # one line, always
 
     # --- selection helpers --------------------------------------------------------------------
 
     def _selected(self, view: str) -> str | None:
         if self.view != view:
             return None
-        table = self.query_one(f"#{view}", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-        except Exception:
-            return None
+        return self.table.sheets[view].selected_key
 
     def _selected_container(self) -> dict[str, Any] | None:
         key = self._selected("containers")
@@ -525,15 +542,14 @@ class SquallConsole(App[None]):
         prompt = self.query_one("#prompt", Input)
         prompt.remove_class("shown")
         self.prompt_mode = ""
-        if self.view != "overview":
-            self.query_one(f"#{self.view}", DataTable).focus()
+        self.table.focus()
 
     @on(Input.Changed, "#prompt")
     def _prompt_changed(self, event: Input.Changed) -> None:
         if self.prompt_mode == "filter" and self.view != "overview":
             self.filters[self.view] = event.value
             if self.snapshot is not None:
-                self._render_tables(self.snapshot, [self.view])
+                self._render_table(self.snapshot, self.view)
 
     @on(Input.Submitted, "#prompt")
     def _prompt_submitted(self, event: Input.Submitted) -> None:
@@ -558,12 +574,12 @@ class SquallConsole(App[None]):
             if self.prompt_mode == "filter":
                 self.filters.pop(self.view, None)
                 if self.snapshot is not None:
-                    self._render_tables(self.snapshot, [self.view])
+                    self._render_table(self.snapshot, self.view)
             self._close_prompt()
         elif self.filters.get(self.view):
             self.filters.pop(self.view)
             if self.snapshot is not None:
-                self._render_tables(self.snapshot, [self.view])
+                self._render_table(self.snapshot, self.view)
 
     def action_describe(self) -> None:
         if self.view == "actions" and (name := self._selected("actions")):
@@ -668,7 +684,7 @@ class SquallConsole(App[None]):
         self.notify(done, title=verb)
         self.poll()
 
-    @on(DataTable.RowSelected)
+    @on(LiveTable.RowSelected)
     def _row_selected(self) -> None:
         """enter on a row describes it (the focused table's own enter binding would swallow `d,enter`)."""
         self.action_describe()

@@ -1,13 +1,12 @@
-"""Small renderables and a diff-updating table, shared by the console's views."""
+"""Small renderables shared by the console's views: sparklines, bars, state colours."""
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable
 
 from rich.text import Text
 from textual.app import App
-from textual.widgets import DataTable
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -70,40 +69,3 @@ def status_text(app: App[Any], status: str) -> Text:
 
 def state_text(app: App[Any], state: str) -> Text:
     return coloured(app, state, STATE_VARIABLE.get(state))
-
-
-def highlighted(cell: Any, needle: str) -> Any:
-    """A cell with the filter's matches highlighted (case-insensitive)."""
-    if not needle:
-        return cell
-    text = cell.copy() if isinstance(cell, Text) else Text(str(cell))
-    text.highlight_words([needle], style="reverse", case_sensitive=False)
-    return text
-
-
-def sync_table(table: DataTable[Any], rows: Mapping[str, Sequence[Any]], needle: str = "",
-               order: Sequence[str] | None = None, key_column: str | None = None) -> None:
-    """Make `table` show `rows` (key -> cells) by diffing: add, update and remove rows in place, so
-    the cursor and scroll position survive a refresh (clear() would reset them). With `order`, rows
-    are sorted by it, through the column (`key_column`) that shows each row's key."""
-    needle = needle.lower()
-    if needle:
-        rows = {k: v for k, v in rows.items() if any(needle in str(c).lower() for c in v)}
-    columns = list(table.columns)
-    present = {row_key.value for row_key in table.rows}
-    for key in present - rows.keys():
-        table.remove_row(key)
-    for key, cells in rows.items():
-        # Text, not str: DataTable parses a str cell as markup each time it renders it, and any
-        # update re-renders every visible cell.
-        cells = [highlighted(c if isinstance(c, Text) else Text(str(c)), needle) for c in cells]
-        if key in present:
-            for column, old, new in zip(columns, table.get_row(key), cells):
-                if str(old) != str(new) or (isinstance(new, Text) and getattr(old, "style", None) != new.style):
-                    table.update_cell(key, column, new)
-        else:
-            table.add_row(*cells, key=key)
-    if order is not None and key_column is not None:
-        rank = {key: i for i, key in enumerate(order)}
-        if [row.key.value for row in table.ordered_rows] != [k for k in order if k in rows]:
-            table.sort(key_column, key=lambda cell: rank.get(str(cell), len(rank)))

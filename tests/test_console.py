@@ -18,12 +18,13 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input, Log, Static, TextArea
+from textual.widgets import Button, Input, Log, Static, TextArea
 
 from conftest import Server, deploy, free_port, start_server
 from console import theming
 from console.app import MUTATING, SquallConsole
 from console.client import AsyncApiClient
+from console.table import LiveTable, Sheet
 from console.screens import (
     ActionScreen, ConfirmScreen, DeployScreen, HelpScreen, InvokeScreen, JsonScreen, RecordScreen,
     TypeToConfirmScreen,
@@ -120,20 +121,26 @@ def dialog_text(screen: Any) -> str:
     return "\n".join(plain(widget) for widget in screen.query(Static))
 
 
+def page_text(app: SquallConsole, view: str) -> str:
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(*app.table.pages[view].renderables)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
 def topbar(app: SquallConsole) -> str:
     return plain(app.query_one("#topbar", Static))
 
 
-def table(app: SquallConsole, view: str) -> DataTable[Any]:
-    return app.query_one(f"#{view}", DataTable)
+def table(app: SquallConsole, view: str) -> Sheet:
+    return app.query_one(LiveTable).sheets[view]
 
 
 def row_keys(app: SquallConsole, view: str) -> list[str]:
-    return [str(row.key.value) for row in table(app, view).ordered_rows]
+    return table(app, view).keys
 
 
 def cell(app: SquallConsole, view: str, key: str, column: str) -> str:
-    return str(table(app, view).get_cell(key, column))
+    return table(app, view).cell(key, column).plain
 
 
 async def select(pilot: Pilot[Any], view: str, key: str) -> None:
@@ -145,8 +152,8 @@ async def select(pilot: Pilot[Any], view: str, key: str) -> None:
     for _ in range(3 * max(1, t.row_count) + 10):
         if app._selected(view) == key:
             return
-        target = t.get_row_index(key)
-        await pilot.press("down" if t.cursor_row < target else "up")
+        target = t.index_of(key)
+        await pilot.press("down" if t.cursor < target else "up")
     raise AssertionError(f"could not select {key} in {view}: cursor on {app._selected(view)}")
 
 
@@ -522,7 +529,7 @@ async def test_jump_filter_help_and_refresh_keys(make_app, guest: httpx.Client) 
         await pilot.press("enter")
         assert app.view == "containers"
         assert not prompt.has_class("shown")
-        assert app.focused is table(app, "containers")
+        assert app.focused is app.table and app.table.shown == "containers"
         await pilot.press("colon", *"inv", "enter")  # aliases work too
         assert app.view == "invokers"
         await pilot.press("colon", *"zz", "enter")
@@ -586,7 +593,7 @@ async def test_unreachable_backend_is_said_and_retried_with_backoff(make_app) ->
         assert app.connected is False
         assert f"no Squall at {apihost}" in app.last_error
         # Never an empty-but-fine screen: no data was ever shown.
-        assert "waiting for the first data" in plain(app.query_one("#ov-invokers", Static))
+        assert "waiting for the first data" in page_text(app, "overview")
         await pilot.press("2")
         assert table(app, "actions").row_count == 0
         assert "unreachable" in topbar(app)
