@@ -74,9 +74,6 @@ class Sheet:
     def selected_key(self) -> str | None:
         return self.keys[self.cursor] if self.keys else None
 
-    def row(self, key: str) -> tuple[Text, ...]:
-        return self.rows[key]
-
     def cell(self, key: str, column: str) -> Text:
         return self.rows[key][self.columns.index(column)]
 
