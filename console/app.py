@@ -520,7 +520,9 @@ class SquallConsole(App[None]):
     def action_help(self) -> None:
         rows = [(b.key_display or b.key, f"{b.description}  [dim]({b.id})[/dim]") for b in self.BINDINGS
                 if isinstance(b, Binding) and b.id and (not self.readonly or b.id not in MUTATING)]
-        rows += [("ctrl+p", "command palette: every verb and view"), (":ns NAME", "switch namespace")]
+        rows += [("ctrl+p", "command palette: every verb and view"), (":ns NAME", "switch namespace"),
+                 ("arrows", "move the selection; left/right show a wide table's other columns"),
+                 ("pgup pgdn", "a screenful up or down; home and end: first and last row")]
         self.push_screen(HelpScreen(rows))
 
     def action_jump(self) -> None:

@@ -158,6 +158,8 @@ class LiveTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "cursor(-1_000_000_000)", "Top", show=False),
         Binding("end", "cursor(1_000_000_000)", "Bottom", show=False),
+        Binding("left", "sideways(-8)", "Left", show=False),
+        Binding("right", "sideways(8)", "Right", show=False),
         Binding("enter", "select", "Select", show=False),
     ]
     COMPONENT_CLASSES = {"live-table--header", "live-table--cursor", "live-table--even-row"}
@@ -276,6 +278,10 @@ class LiveTable(ScrollView, can_focus=True):
                            immediate=True)
         else:
             self.move_cursor(self.sheet.cursor + direction * max(1, self._visible_rows() - 1))
+
+    def action_sideways(self, cells: int) -> None:
+        """A table wider than the screen: see its other columns."""
+        self.scroll_to(x=self.scroll_x + cells, animate=False, immediate=True)
 
     def action_select(self) -> None:
         if (key := self.selected_key) is not None:

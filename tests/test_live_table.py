@@ -105,3 +105,13 @@ async def test_a_page_shows_renderables_and_scrolls() -> None:
         await pilot.press("pagedown")
         assert screen_lines(table)[0].startswith(f"line {table.scrollable_content_region.height}")
         assert table.selected_key is None  # a page has no rows to act on
+
+
+async def test_left_and_right_show_the_columns_of_a_table_wider_than_the_screen() -> None:
+    wide = {f"r{i}": [f"{i:02}" + "x" * 40, "middle" + "y" * 30, f"last{i}"] for i in range(3)}
+    async with showing("log", wide) as (app, table, pilot):
+        assert "last" not in screen_lines(table)[1]
+        await pilot.press("right", "right", "right", "right", "right", "right", "right", "right", "right")
+        assert "last0" in screen_lines(table)[1] and not screen_lines(table)[1].startswith(" 00")
+        await pilot.press(*["left"] * 9)
+        assert screen_lines(table)[1].startswith(" 00xxx")
