@@ -144,10 +144,11 @@ def cell(app: SquallConsole, view: str, key: str, column: str) -> str:
 
 
 async def select(pilot: Pilot[Any], view: str, key: str) -> None:
-    """Move the cursor onto row `key` with the arrow keys, as an operator would."""
+    """Wait for row `key`, then move the cursor onto it with the arrow keys, as an operator would."""
     app = pilot.app
     assert isinstance(app, SquallConsole)
     assert app.view == view
+    await until(pilot, lambda: key in row_keys(app, view), f"the row {key}")
     t = table(app, view)
     for _ in range(3 * max(1, t.row_count) + 10):
         if app._selected(view) == key:
@@ -250,7 +251,6 @@ async def test_invoke_with_parameters_shows_the_outcome(make_app, guest: httpx.C
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
-        await until(pilot, lambda: "con-echo" in row_keys(app, "actions"), "the action's row")
         await select(pilot, "actions", "con-echo")
         await pilot.press("i")
         screen = app.screen
@@ -282,7 +282,6 @@ async def test_invoke_rejects_parameters_that_are_not_an_object(make_app, guest:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
-        await until(pilot, lambda: "con-echo2" in row_keys(app, "actions"), "the action's row")
         await select(pilot, "actions", "con-echo2")
         await pilot.press("i")
         await pilot.press("end", "ctrl+u")
@@ -302,7 +301,6 @@ async def test_describe_action_and_activation(make_app, guest: httpx.Client) -> 
     async with app.run_test(size=SIZE) as pilot:
         # d on an action: its description and its code.
         await pilot.press("2")
-        await until(pilot, lambda: "con-described" in row_keys(app, "actions"), "the action's row")
         await select(pilot, "actions", "con-described")
         await pilot.press("d")
         screen = app.screen
@@ -320,7 +318,6 @@ async def test_describe_action_and_activation(make_app, guest: httpx.Client) -> 
 
         # enter on an activation: its record, with logs and result.
         await pilot.press("3")
-        await until(pilot, lambda: activation_id in row_keys(app, "activations"), "the activation's row")
         await select(pilot, "activations", activation_id)
         await pilot.press("enter")
         record = app.screen
@@ -431,7 +428,6 @@ async def test_delete_needs_the_exact_name_typed(make_app, guest: httpx.Client) 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
-        await until(pilot, lambda: "con-doomed" in row_keys(app, "actions"), "the action's row")
         await select(pilot, "actions", "con-doomed")
         await pilot.press("D")
         dialog = app.screen
@@ -463,7 +459,6 @@ async def test_delete_cancelled_keeps_the_action(make_app, guest: httpx.Client) 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
-        await until(pilot, lambda: "con-kept" in row_keys(app, "actions"), "the action's row")
         await select(pilot, "actions", "con-kept")
         await pilot.press("D")
         assert isinstance(app.screen, TypeToConfirmScreen)
@@ -487,7 +482,6 @@ async def test_readonly_hides_every_mutating_verb(make_app, guest: httpx.Client)
         await pilot.press("n")
         assert app.screen is app.screen_stack[0]
         await pilot.press("2")
-        await until(pilot, lambda: "con-ro" in row_keys(app, "actions"), "the action's row")
         await select(pilot, "actions", "con-ro")
         for key in ("i", "D"):
             await pilot.press(key)
