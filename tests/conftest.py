@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -128,13 +129,22 @@ def start_server(home: Path, *args: str, port: int | None = None) -> Server:
     return Server(home, port or free_port(), list(args)).start()
 
 
+@contextmanager
+def running(home: Path, *args: str) -> Iterator[Server]:
+    """A backend for the block; unless the block stopped it, it must then stop cleanly (exit 0)."""
+    srv = start_server(home, *args)
+    try:
+        yield srv
+    finally:
+        if srv.process is not None:
+            assert srv.stop() == 0, srv.log()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One backend for the session; tests isolate themselves with `server.new_namespace()`."""
-    srv = start_server(tmp_path_factory.mktemp("squall-home"), "--invokers", "2", "--idle-timeout", "120")
-    yield srv
-    if srv.process is not None:
-        assert srv.stop() == 0, srv.log()
+    with running(tmp_path_factory.mktemp("squall-home"), "--invokers", "2", "--idle-timeout", "120") as srv:
+        yield srv
 
 
 @pytest.fixture

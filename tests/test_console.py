@@ -20,7 +20,7 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Log, Static, TextArea
 
-from conftest import Server, deploy, free_port, start_server
+from conftest import Server, deploy, free_port, running
 from console import theming
 from console.app import MUTATING, SquallConsole
 from console.client import AsyncApiClient
@@ -45,10 +45,8 @@ def main(args):
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(tmp_path_factory.mktemp("console-backend"), "--runtime", "process", "--prewarm", "0")
-    yield srv
-    if srv.process is not None:
-        assert srv.stop() == 0, srv.log()
+    with running(tmp_path_factory.mktemp("console-backend"), "--runtime", "process", "--prewarm", "0") as srv:
+        yield srv
 
 
 @pytest.fixture(autouse=True)

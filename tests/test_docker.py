@@ -8,17 +8,15 @@ from typing import Iterator
 
 import pytest
 
-from conftest import Server, deploy, require_docker, start_server
+from conftest import Server, deploy, require_docker, running, start_server
 from test_activation_failures import containers_of, wait_for
 
 
 @pytest.fixture(scope="module")
 def dserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     require_docker()
-    srv = start_server(tmp_path_factory.mktemp("docker-home"), "--runtime", "docker", "--prewarm", "1")
-    yield srv
-    if srv.process is not None:
-        assert srv.stop() == 0, srv.log()
+    with running(tmp_path_factory.mktemp("docker-home"), "--runtime", "docker", "--prewarm", "1") as srv:
+        yield srv
 
 
 def engine():  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import Server, deploy, require_docker, start_server
+from conftest import Server, deploy, require_docker, running
 from test_activation_failures import wait_for
 
 
@@ -16,10 +16,9 @@ def small(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     """An invoker with room for two 256 MB containers, one prewarmed, idle after 2 s."""
     if request.param == "docker":
         require_docker()
-    srv = start_server(tmp_path_factory.mktemp("small"), "--runtime", request.param, "--user-memory", "512",
-                       "--prewarm", "1", "--idle-timeout", "2")
-    yield srv
-    assert srv.stop() == 0
+    with running(tmp_path_factory.mktemp("small"), "--runtime", request.param, "--user-memory", "512",
+                 "--prewarm", "1", "--idle-timeout", "2") as srv:
+        yield srv
 
 
 def test_first_invocation_takes_the_prewarmed_container_and_the_pool_refills(small: Server) -> None:
@@ -69,13 +68,10 @@ def test_a_full_pool_queues_activations_in_order_and_runs_them_all(small: Server
 
 
 def test_an_action_that_cannot_be_provisioned_is_a_whisk_internal_error(tmp_path: Path) -> None:
-    srv = start_server(tmp_path / "home", "--runtime", "process", "--user-memory", "256", "--prewarm", "0")
-    try:
+    with running(tmp_path / "home", "--runtime", "process", "--user-memory", "256", "--prewarm", "0") as srv:
         with srv.client() as c:
             deploy(c, "huge", limits={"memory": 512})
             r = c.post("/api/v1/namespaces/_/actions/huge?blocking=true")
         assert r.status_code == 500
         assert r.json()["response"] == {"status": "whisk internal error", "statusCode": 3, "success": False,
                                         "result": {"error": "Failed to provision resources to run the action."}}
-    finally:
-        assert srv.stop() == 0
