@@ -17,7 +17,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .images import ACTION_UID, IMAGES, SOCKET_DIR, image_is_current, proxy_version
+from .images import ACTION_UID, SOCKET_DIR, image_is_current, proxy_version
+from .kinds import DEFAULT_KIND, image_of
 from .runtimes import INVOKER_LABEL, LOG_LINE_LIMIT, Container, ProxyConnection, Runtime
 
 log = logging.getLogger("squall.docker")
@@ -140,7 +141,7 @@ class DockerRuntime(Runtime):
             client.ping()
         except Exception as ex:
             return f"no Docker engine answers ({str(ex).splitlines()[0][:100]})"
-        image = IMAGES["python:3"].image
+        image = image_of(DEFAULT_KIND)
         if not image_is_current(client, image):
             return (f"the runtime image {image} (proxy {proxy_version()}) is missing or stale; "
                     "build it with `squall runtime build`")
@@ -148,7 +149,7 @@ class DockerRuntime(Runtime):
 
     async def create(self, kind: str, memory_mb: int, *, network: bool = False,
                      labels: dict[str, str] | None = None) -> Container:
-        image = IMAGES[kind].image
+        image = image_of(kind)
         name = "squall-" + uuid.uuid4().hex[:12]
         directory = self.container_dir(name, labels)
         directory.mkdir(parents=True)

@@ -1,217 +1,27 @@
-"""Domain entities of the OpenWhisk contract: names, limits, actions, activations and their messages.
-
-One place for every text a user can see from the API, so that the controller, the invoker and the
-tests agree on the exact OpenWhisk wording.
+"""The entities users create: actions (code, sequences) and packages (and bindings), as OpenWhisk
+documents, with OpenWhisk's validation of a PUT. Existence checks that need the store live in the
+controller's registry; this module knows shapes and values only.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
-import secrets
-import time
-import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-# --- exact OpenWhisk messages ---------------------------------------------------------------------
+from . import kinds
+from .activations import now_ms
+from .errors import EntityError, entity_too_big, malformed
+from .limits import MAX_CODE, MAX_PARAMETERS, Limits
+from .names import EntityName
 
-RESOURCE_DOES_NOT_EXIST = "The requested resource does not exist."
-RESOURCE_EXISTS = "resource already exists"
-NAME_ILLEGAL = "The name of the entity contains illegal characters."
-NAMESPACE_ILLEGAL = "The namespace contains illegal characters."
-ACTIVATION_ID_ILLEGAL = "The activation id is not valid."
-AUTH_MISSING = "The resource requires authentication, which was not supplied with the request."
-AUTH_INVALID = "The supplied authentication is invalid."
-DOCS_WITH_COUNT = "The parameter 'docs' is not permitted with 'count'."
-NO_HEALTHY_INVOKER = "No invokers available."
-SYSTEM_OVERLOADED = "System is overloaded, try again later."
-PROVISION_ERROR = "Failed to provision resources to run the action."
-ABNORMAL_RUN = "The action did not produce a valid response and exited unexpectedly."
-ABNORMAL_INIT = "The action did not initialize and exited unexpectedly."
-MEMORY_EXHAUSTED = "The action exhausted its memory and was aborted."
-NOT_A_DICTIONARY = "The action did not return a dictionary or array."
-MISSING_MAIN = "Missing main/no code to execute."
-CANCELLED_BY_OPERATOR = "The activation was cancelled by an operator."
-LOST_IN_CRASH = (
-    "The activation was accepted but Squall stopped before it completed; "
-    "it was ended when Squall started again."
-)
-LOST_AT_SHUTDOWN = "The activation could not complete because Squall was shutting down."
-PARAMETERS_NOT_ALLOWED = "Request defines parameters that are not allowed (e.g., reserved properties)."
-CORRUPTED_ENTITY = "Resource is corrupted and cannot be read."
+KeyValues = list[dict[str, Any]]
 
 
-def not_authorized(namespace: str) -> str:
-    return f"The supplied authentication is not authorized to access '{namespace}'."
-
-
-def too_many_requests(count: int, allowed: int) -> str:
-    return f"Too many requests in the last minute (count: {count}, allowed: {allowed})."
-
-
-def too_many_concurrent(count: int, allowed: int) -> str:
-    return f"Too many concurrent requests in flight (count: {count}, allowed: {allowed})."
-
-
-def entity_too_big(what: str, size: int, allowed: int) -> str:
-    return f"{what} larger than allowed: {size} > {allowed} bytes."
-
-
-def timed_out(timeout_ms: int, init: bool) -> str:
-    suffix = " during initialization." if init else "."
-    return f"The action exceeded its time limits of {timeout_ms} milliseconds{suffix}"
-
-
-def truncated_response(size: int, allowed: int) -> str:
-    return f"The action produced a response that exceeded the allowed length: {size} > {allowed} bytes."
-
-
-def truncated_logs(limit_bytes: int) -> str:
-    return f"Logs were truncated because the total bytes size exceeds the limit of {limit_bytes} bytes."
-
-
-def list_limit_out_of_range(collection: str, value: int, maximum: int) -> str:
-    return f"The value '{value}' is not in the range of 0 to {maximum} for {collection}."
-
-
-def list_skip_out_of_range(collection: str, value: int) -> str:
-    return f"The value '{value}' is not greater than or equal to 0 for {collection}."
-
-
-def argument_not_integer(collection: str, value: str) -> str:
-    return f"The value '{value}' is not an integer for {collection}."
-
-
-def malformed(detail: str) -> str:
-    return f"The request content was malformed:\n{detail}"
-
-
-# --- sizes and limits -----------------------------------------------------------------------------
-
-KB = 1024
-MB = 1024 * 1024
-
-MAX_PAYLOAD = 1 * MB  # invoke body and action result
-MAX_PARAMETERS = 1 * MB
-MAX_CODE = 48 * MB
-MAX_ACTION_PUT = MAX_CODE + MAX_PARAMETERS + 64 * KB  # the whole PUT body: code, parameters, metadata
-
-TIMEOUT_MIN_MS, TIMEOUT_MAX_MS, TIMEOUT_DEFAULT_MS = 100, 300_000, 60_000
-MEMORY_MIN_MB, MEMORY_MAX_MB, MEMORY_DEFAULT_MB = 128, 512, 256
-LOGS_MIN_MB, LOGS_MAX_MB, LOGS_DEFAULT_MB = 0, 10, 10
-CONCURRENCY_MIN, CONCURRENCY_MAX, CONCURRENCY_DEFAULT = 1, 1, 1
-
-DEFAULT_INVOCATIONS_PER_MINUTE = 60
-DEFAULT_CONCURRENT_INVOCATIONS = 30
-DEFAULT_FIRES_PER_MINUTE = 60
-
-BLOCKING_WAIT_DEFAULT_MS = 60_000
-
-KINDS = {"python:3": "python"}
-DEFAULT_KIND = "python:3"
-
-_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_@ .&-]{0,254}[A-Za-z0-9_@.&-])?", re.ASCII)
-_ACTIVATION_ID = re.compile(r"[0-9a-f]{32}", re.ASCII)
-SYSTEM_NAMESPACE = "whisk.system"
-DEFAULT_NAMESPACE = "guest"
-
-
-class EntityError(Exception):
-    """A request the contract rejects; carries the HTTP status and the exact message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def valid_name(name: str) -> bool:
-    return bool(_NAME.fullmatch(name))
-
-
-def check_name(name: str) -> str:
-    if not valid_name(name):
-        raise EntityError(400, NAME_ILLEGAL)
-    return name
-
-
-def check_namespace(name: str) -> str:
-    if not valid_name(name):
-        raise EntityError(400, NAMESPACE_ILLEGAL)
-    return name
-
-
-def valid_activation_id(value: str) -> bool:
-    return bool(_ACTIVATION_ID.fullmatch(value))
-
-
-def new_activation_id() -> str:
-    return uuid.uuid4().hex
-
-
-def new_key() -> tuple[str, str]:
-    """A namespace key in OpenWhisk's shape: a uuid and a 64-character secret."""
-    return str(uuid.uuid4()), secrets.token_urlsafe(48)[:64]
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _whole_number(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise EntityError(400, malformed(f"{what} limit must be whole number"))
-    return int(value)
-
-
-def _bounded(body: dict[str, Any], key: str, default: int, low: int, high: int, what: str,
-             describe: Callable[[int], str], unit: str) -> int:
-    """One limit of a PUT, in range or a 400 with OpenWhisk's 'requirement failed' text."""
-    if body.get(key) is None:
-        return default
-    value = _whole_number(body[key], what)
-    suffix = f" {unit}" if unit else ""
-    if value < low:
-        raise EntityError(400, malformed(
-            f"requirement failed: {describe(value)} below allowed threshold of {low}{suffix}"))
-    if value > high:
-        raise EntityError(400, malformed(
-            f"requirement failed: {describe(value)} exceeds allowed threshold of {high}{suffix}"))
-    return value
-
-
-@dataclass(frozen=True)
-class Limits:
-    timeout: int = TIMEOUT_DEFAULT_MS
-    memory: int = MEMORY_DEFAULT_MB
-    logs: int = LOGS_DEFAULT_MB
-    concurrency: int = CONCURRENCY_DEFAULT
-
-    @classmethod
-    def parse(cls, body: Any, base: "Limits | None" = None) -> "Limits":
-        """Validate a PUT's limits with OpenWhisk's texts; missing limits keep the base's values."""
-        base = base or cls()
-        if body is None:
-            return base
-        if not isinstance(body, dict):
-            raise EntityError(400, malformed("limits must be an object"))
-        timeout = _bounded(body, "timeout", base.timeout, TIMEOUT_MIN_MS, TIMEOUT_MAX_MS, "time",
-                           lambda v: f"duration {v} milliseconds", "milliseconds")
-        memory = _bounded(body, "memory", base.memory, MEMORY_MIN_MB, MEMORY_MAX_MB, "memory",
-                          lambda v: f"memory {v} MB", "MB")
-        logs = _bounded(body, "logs", base.logs, LOGS_MIN_MB, LOGS_MAX_MB, "log size",
-                        lambda v: f"log size {v} MB", "MB")
-        concurrency = _bounded(body, "concurrency", base.concurrency, CONCURRENCY_MIN, CONCURRENCY_MAX,
-                               "concurrency", lambda v: f"concurrency {v}", "")
-        return cls(timeout, memory, logs, concurrency)
-
-    def to_json(self) -> dict[str, int]:
-        return {"timeout": self.timeout, "memory": self.memory, "logs": self.logs,
-                "concurrency": self.concurrency}
-
-
-def _key_values(body: Any, what: str) -> list[dict[str, Any]]:
+def key_values(body: Any, what: str) -> KeyValues:
     if body is None:
         return []
     if not isinstance(body, list) or not all(
@@ -219,6 +29,18 @@ def _key_values(body: Any, what: str) -> list[dict[str, Any]]:
     ):
         raise EntityError(400, malformed(f"{what} must be a list of key-value pairs"))
     return [{"key": p["key"], "value": p["value"]} for p in body]
+
+
+def lookup(pairs: KeyValues, key: str, default: Any = None) -> Any:
+    for p in pairs:
+        if p["key"] == key:
+            return p["value"]
+    return default
+
+
+def truthy(value: Any) -> bool:
+    """OpenWhisk's reading of a boolean annotation: true, or the string "true"."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def bump_version(version: str) -> str:
@@ -230,16 +52,50 @@ def bump_version(version: str) -> str:
     return f"{major}.{minor}.{patch + 1}"
 
 
+def _parameters(body: dict[str, Any], existing: KeyValues | None) -> KeyValues:
+    parameters = key_values(body["parameters"], "parameters") if "parameters" in body else (existing or [])
+    size = len(json.dumps(parameters, separators=(",", ":")).encode())
+    if size > MAX_PARAMETERS:
+        raise EntityError(413, entity_too_big("Parameters", size, MAX_PARAMETERS))
+    return parameters
+
+
+def _annotations(body: dict[str, Any], existing: KeyValues | None) -> KeyValues:
+    return key_values(body["annotations"], "annotations") if "annotations" in body else (existing or [])
+
+
+def _publish(body: dict[str, Any], existing: bool | None) -> bool:
+    publish = body.get("publish", existing if existing is not None else False)
+    if not isinstance(publish, bool):
+        raise EntityError(400, malformed("publish must be a boolean"))
+    return publish
+
+
+def _version(body: dict[str, Any], existing: str | None) -> str:
+    if existing is not None:
+        return bump_version(existing)
+    version = body.get("version", "0.0.1")
+    if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise EntityError(400, malformed("version must be of the form major.minor.patch"))
+    return version
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise EntityError(400, malformed("the request body must be a JSON object"))
+    return body
+
+
 @dataclass
 class Action:
-    namespace: str
+    namespace: str  # `ns`, or `ns/pkg` for an action in a package
     name: str
     exec: dict[str, Any]
     version: str = "0.0.1"
     publish: bool = False
-    parameters: list[dict[str, Any]] = field(default_factory=list)
+    parameters: KeyValues = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
-    annotations: list[dict[str, Any]] = field(default_factory=list)
+    annotations: KeyValues = field(default_factory=list)
     updated: int = 0
 
     @property
@@ -247,17 +103,26 @@ class Action:
         return f"{self.namespace}/{self.name}"
 
     @property
+    def fqn(self) -> EntityName:
+        return EntityName.of_path(self.namespace, self.name)
+
+    @property
     def kind(self) -> str:
         return self.exec["kind"]
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.exec["kind"] == kinds.SEQUENCE
+
+    @property
+    def components(self) -> list[str]:
+        return self.exec.get("components", [])
 
     def param_dict(self) -> dict[str, Any]:
         return {p["key"]: p["value"] for p in self.parameters}
 
     def annotation(self, key: str, default: Any = None) -> Any:
-        for a in self.annotations:
-            if a["key"] == key:
-                return a["value"]
-        return default
+        return lookup(self.annotations, key, default)
 
     def to_json(self, code: bool = True) -> dict[str, Any]:
         exec_ = dict(self.exec)
@@ -280,43 +145,35 @@ class Action:
 
     @classmethod
     def from_put(cls, namespace: str, name: str, body: Any, existing: "Action | None") -> "Action":
-        """Build the stored action from a PUT body: validate everything, merge over an existing one."""
-        if not isinstance(body, dict):
-            raise EntityError(400, malformed("the request body must be a JSON object"))
-        exec_ = _parse_exec(body.get("exec"), existing)
-        parameters = (_key_values(body["parameters"], "parameters") if "parameters" in body
-                      else (existing.parameters if existing else []))
-        size = len(json.dumps(parameters, separators=(",", ":")).encode())
-        if size > MAX_PARAMETERS:
-            raise EntityError(413, entity_too_big("Parameters", size, MAX_PARAMETERS))
+        """Build the stored action from a PUT body: validate everything, merge over an existing one.
+        A sequence's components come back as written; the registry resolves them."""
+        body = _object(body)
+        if existing is not None and body.get("exec") is None and kinds.is_deprecated(existing.kind):
+            raise EntityError(400, kinds.deprecated_message(existing.kind))
+        exec_ = parse_exec(body.get("exec"), existing)
+        parameters = _parameters(body, existing.parameters if existing else None)
         limits = Limits.parse(body.get("limits"), existing.limits if existing else None)
-        annotations = (_key_values(body["annotations"], "annotations") if "annotations" in body
-                       else (existing.annotations if existing else []))
+        annotations = _annotations(body, existing.annotations if existing else None)
         annotations = [a for a in annotations if a["key"] != "exec"] + [{"key": "exec", "value": exec_["kind"]}]
-        publish = body.get("publish", existing.publish if existing else False)
-        if not isinstance(publish, bool):
-            raise EntityError(400, malformed("publish must be a boolean"))
-        if existing:
-            version = bump_version(existing.version)
-        else:
-            version = body.get("version", "0.0.1")
-            if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+\.\d+", version):
-                raise EntityError(400, malformed("version must be of the form major.minor.patch"))
-        return cls(namespace, name, exec_, version, publish, parameters, limits, annotations, now_ms())
+        return cls(namespace, name, exec_, _version(body, existing.version if existing else None),
+                   _publish(body, existing.publish if existing else None), parameters, limits, annotations,
+                   now_ms())
 
 
-def _parse_exec(body: Any, existing: Action | None) -> dict[str, Any]:
+def parse_exec(body: Any, existing: Action | None) -> dict[str, Any]:
     if body is None:
         if existing is None:
             raise EntityError(400, malformed("exec undefined"))
         return existing.exec
     if not isinstance(body, dict) or not isinstance(body.get("kind"), str):
         raise EntityError(400, malformed("exec must be an object with a kind"))
-    kind = body["kind"]
-    if kind == "python":
-        kind = DEFAULT_KIND
-    if kind not in KINDS:
-        raise EntityError(400, malformed(f"kind '{kind}' not in Set({', '.join(sorted(KINDS))})"))
+    if body["kind"] == kinds.SEQUENCE:
+        components = body.get("components")
+        if components is not None and (not isinstance(components, list)
+                                       or not all(isinstance(c, str) for c in components)):
+            raise EntityError(400, malformed("exec.components must be a list of action names"))
+        return {"kind": kinds.SEQUENCE, "components": list(components or [])}
+    kind = kinds.resolve(body["kind"])
     code = body.get("code")
     if not isinstance(code, str):
         raise EntityError(400, malformed("exec.code must be a string"))
@@ -326,8 +183,6 @@ def _parse_exec(body: Any, existing: Action | None) -> dict[str, Any]:
     if not isinstance(binary, bool):
         raise EntityError(400, malformed("exec.binary must be a boolean"))
     if binary:
-        import base64
-        import binascii
         try:
             base64.b64decode(code, validate=True)
         except (binascii.Error, ValueError):
@@ -338,41 +193,57 @@ def _parse_exec(body: Any, existing: Action | None) -> dict[str, Any]:
     return {"kind": kind, "code": code, "binary": binary, "main": main}
 
 
-# --- activations ----------------------------------------------------------------------------------
+@dataclass
+class Package:
+    namespace: str
+    name: str
+    version: str = "0.0.1"
+    publish: bool = False
+    binding: EntityName | None = None  # what a binding points to; None for a package
+    parameters: KeyValues = field(default_factory=list)
+    annotations: KeyValues = field(default_factory=list)
+    updated: int = 0
 
-SUCCESS = "success"
-APPLICATION_ERROR = "application error"
-DEVELOPER_ERROR = "action developer error"
-INTERNAL_ERROR = "whisk internal error"
-PENDING = "pending"
+    @property
+    def path(self) -> str:
+        return f"{self.namespace}/{self.name}"
 
-STATUS_CODES = {SUCCESS: 0, APPLICATION_ERROR: 1, DEVELOPER_ERROR: 2, INTERNAL_ERROR: 3}
+    def param_dict(self) -> dict[str, Any]:
+        return {p["key"]: p["value"] for p in self.parameters}
+
+    def annotation(self, key: str, default: Any = None) -> Any:
+        return lookup(self.annotations, key, default)
+
+    def to_json(self) -> dict[str, Any]:
+        binding = ({"namespace": self.binding.namespace, "name": self.binding.name}
+                   if self.binding else {})
+        return {"namespace": self.namespace, "name": self.name, "version": self.version,
+                "publish": self.publish, "binding": binding, "parameters": self.parameters,
+                "annotations": self.annotations, "updated": self.updated}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "Package":
+        b = doc.get("binding") or {}
+        return cls(doc["namespace"], doc["name"], doc["version"], doc.get("publish", False),
+                   EntityName(b["namespace"], None, b["name"]) if b else None,
+                   doc.get("parameters", []), doc.get("annotations", []), doc.get("updated", 0))
+
+    @classmethod
+    def from_put(cls, namespace: str, name: str, body: Any, existing: "Package | None") -> "Package":
+        body = _object(body)
+        binding = existing.binding if existing else None
+        if "binding" in body:
+            binding = parse_binding(body["binding"])
+        return cls(namespace, name, _version(body, existing.version if existing else None),
+                   _publish(body, existing.publish if existing else None), binding,
+                   _parameters(body, existing.parameters if existing else None),
+                   _annotations(body, existing.annotations if existing else None), now_ms())
 
 
-def response(status: str, result: Any) -> dict[str, Any]:
-    return {"status": status, "statusCode": STATUS_CODES[status], "success": status == SUCCESS,
-            "result": result}
-
-
-def activation_record(
-    *, namespace: str, name: str, subject: str, activation_id: str, version: str, start: int,
-    end: int, status: str, result: Any, logs: list[str], kind: str, limits: dict[str, int],
-    wait_time: int | None = None, init_time: int | None = None, timed_out_: bool = False,
-    path: str | None = None,
-) -> dict[str, Any]:
-    annotations: list[dict[str, Any]] = [
-        {"key": "path", "value": path or f"{namespace}/{name}"},
-        {"key": "kind", "value": kind},
-        {"key": "limits", "value": limits},
-        {"key": "timeout", "value": timed_out_},
-    ]
-    if wait_time is not None:
-        annotations.append({"key": "waitTime", "value": wait_time})
-    if init_time is not None:
-        annotations.append({"key": "initTime", "value": init_time})
-    return {
-        "namespace": namespace, "name": name, "subject": subject, "activationId": activation_id,
-        "start": start, "end": end, "duration": max(0, end - start),
-        "response": response(status, result), "logs": logs, "version": version, "publish": False,
-        "annotations": annotations,
-    }
+def parse_binding(body: Any) -> EntityName | None:
+    if body is None or body == {}:
+        return None
+    if (not isinstance(body, dict) or not isinstance(body.get("namespace"), str)
+            or not isinstance(body.get("name"), str)):
+        raise EntityError(400, malformed("binding must be an object with a namespace and a name"))
+    return EntityName(body["namespace"], None, body["name"])

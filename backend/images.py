@@ -16,11 +16,10 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import actionproxy
+from . import actionproxy, kinds
 
 PROXY_PATH_IN_IMAGE = "/usr/local/lib/squall/actionproxy.py"
 ACTION_UID = 1000
@@ -29,13 +28,6 @@ OFFICIAL_BASE = "python:3.11-slim"
 SOCKET_DIR = "/squall"
 
 
-@dataclass(frozen=True)
-class RuntimeImage:
-    kind: str
-    image: str
-
-
-IMAGES = {"python:3": RuntimeImage("python:3", "squall/action-python3:latest")}
 
 
 def proxy_version() -> str:
@@ -193,9 +185,10 @@ def build(kind: str = "python:3", *, force: bool = False, say: Say = _say) -> st
     import docker
     import docker.errors
 
-    if kind not in IMAGES:
-        raise BuildError(f"no runtime image for kind '{kind}' (known: {', '.join(IMAGES)})")
-    image = IMAGES[kind].image
+    known = kinds.images()
+    if kind not in known:
+        raise BuildError(f"no runtime image for kind '{kind}' (known: {', '.join(known)})")
+    image = known[kind]
     client = docker.from_env()
     if not force and image_is_current(client, image):
         say(f"{image} is present and current (proxy {proxy_version()})")

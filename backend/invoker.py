@@ -9,7 +9,10 @@ import json
 import logging
 from typing import Any
 
-from . import entities as E
+from . import errors as X
+from .activations import APPLICATION_ERROR, DEVELOPER_ERROR, INTERNAL_ERROR, SUCCESS, activation_record, now_ms
+from .entities import Action
+from .limits import MAX_PAYLOAD, MB, MEMORY_MIN_MB
 from .bus import HEALTH_TOPIC, Bus, completed_topic, invoker_topic
 from .containers import ContainerPool, PooledContainer, ProvisionError
 from .messages import ActivationMessage, CompletionMessage, PingMessage
@@ -43,7 +46,7 @@ class Invoker:
         self.pool = ContainerPool(runtime, user_memory_mb=user_memory_mb, idle_timeout_s=idle_timeout_s,
                                   prewarm=prewarm, labels={"squall.invoker": str(invoker_id)})
         # Take no more from the topic than the pool could start on, so queue depth stays meaningful.
-        self.max_inflight = max(1, user_memory_mb // E.MEMORY_MIN_MB)
+        self.max_inflight = max(1, user_memory_mb // MEMORY_MIN_MB)
         self._slots = asyncio.Semaphore(self.max_inflight)
         self._running: dict[str, asyncio.Task[None]] = {}
         self._cancel_reason: dict[str, str] = {}
@@ -79,7 +82,7 @@ class Invoker:
             done, pending = await asyncio.wait(running, timeout=grace_s)
             for activation_id, task in list(self._running.items()):
                 if task in pending:
-                    self._cancel_reason[activation_id] = E.LOST_AT_SHUTDOWN
+                    self._cancel_reason[activation_id] = X.LOST_AT_SHUTDOWN
                     task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=5.0)
@@ -95,7 +98,7 @@ class Invoker:
                 "coldStarts": self.pool.cold_starts, "prewarmStarts": self.pool.prewarm_starts}
 
     async def _ping(self) -> None:
-        ping = PingMessage(self.id, self.user_memory_mb, E.now_ms(), self.status())
+        ping = PingMessage(self.id, self.user_memory_mb, now_ms(), self.status())
         await self.bus.publish(HEALTH_TOPIC, ping.encode())
 
     def _ping_soon(self) -> None:
@@ -152,7 +155,7 @@ class Invoker:
             try:
                 command = json.loads(data)
                 if command.get("kind") == "cancel":
-                    self.cancel(command["activation_id"], E.CANCELLED_BY_OPERATOR)
+                    self.cancel(command["activation_id"], X.CANCELLED_BY_OPERATOR)
                 elif command.get("kind") == "remove-container":
                     await self.remove_container(command["container_id"])
             except Exception:
@@ -170,27 +173,27 @@ class Invoker:
         c = self.pool.containers.get(container_id)
         if c is None:
             return False
-        if c.state == "busy" and c.activation_id and self.cancel(c.activation_id, E.CANCELLED_BY_OPERATOR):
+        if c.state == "busy" and c.activation_id and self.cancel(c.activation_id, X.CANCELLED_BY_OPERATOR):
             return True  # the cancelled activation destroys its container
         await self.pool.discard(c)
         return True
 
     async def _activate(self, msg: ActivationMessage) -> None:
-        action = E.Action.from_json(msg.action)
-        started = E.now_ms()
+        action = Action.from_json(msg.action)
+        started = now_ms()
         c: PooledContainer | None = None
         try:
             record, c, keep = await self._execute(msg, action)
         except asyncio.CancelledError:
-            reason = self._cancel_reason.get(msg.activation_id, E.LOST_AT_SHUTDOWN)
-            status = E.DEVELOPER_ERROR if reason == E.CANCELLED_BY_OPERATOR else E.INTERNAL_ERROR
-            record = self._record(msg, action, started, E.now_ms(), status, {"error": reason}, [])
+            reason = self._cancel_reason.get(msg.activation_id, X.LOST_AT_SHUTDOWN)
+            status = DEVELOPER_ERROR if reason == X.CANCELLED_BY_OPERATOR else INTERNAL_ERROR
+            record = self._record(msg, action, started, now_ms(), status, {"error": reason}, [])
             keep = False
             c = self._current.pop(msg.activation_id, None)
         except Exception:
             log.exception("invoker%d failed activation %s", self.id, msg.activation_id)
-            record = self._record(msg, action, started, E.now_ms(), E.INTERNAL_ERROR,
-                                  {"error": E.PROVISION_ERROR}, [])
+            record = self._record(msg, action, started, now_ms(), INTERNAL_ERROR,
+                                  {"error": X.PROVISION_ERROR}, [])
             keep = False
             c = self._current.pop(msg.activation_id, None)
         else:
@@ -201,7 +204,7 @@ class Invoker:
             else:
                 await self.pool.discard(c)
         completion = CompletionMessage(msg.activation_id, self.id,
-                                       record["response"]["status"] == E.INTERNAL_ERROR, record)
+                                       record["response"]["status"] == INTERNAL_ERROR, record)
         await self._send_completion(completed_topic(msg.controller), completion.encode())
 
     async def _send_completion(self, topic: str, data: bytes) -> None:
@@ -222,26 +225,26 @@ class Invoker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _execute(self, msg: ActivationMessage, action: E.Action) -> tuple[dict[str, Any], PooledContainer | None, bool]:
+    async def _execute(self, msg: ActivationMessage, action: Action) -> tuple[dict[str, Any], PooledContainer | None, bool]:
         key = f"{action.path}@{action.version}"
         network = bool(action.annotation("network", False))
         try:
             c, cold = await self.pool.acquire(key, action.kind, action.limits.memory, network)
         except ProvisionError as ex:
             log.error("invoker%d: %s", self.id, ex)
-            now = E.now_ms()
-            return self._record(msg, action, now, now, E.INTERNAL_ERROR, {"error": E.PROVISION_ERROR}, []), None, False
+            now = now_ms()
+            return self._record(msg, action, now, now, INTERNAL_ERROR, {"error": X.PROVISION_ERROR}, []), None, False
         except Exception:
             log.exception("invoker%d could not provision a container", self.id)
-            now = E.now_ms()
-            return self._record(msg, action, now, now, E.INTERNAL_ERROR, {"error": E.PROVISION_ERROR}, []), None, False
+            now = now_ms()
+            return self._record(msg, action, now, now, INTERNAL_ERROR, {"error": X.PROVISION_ERROR}, []), None, False
         self._current[msg.activation_id] = c
         c.activation_id = msg.activation_id
         c.activations += 1
         container = c.container
         timeout_s = action.limits.timeout / 1000
-        log_limit = action.limits.logs * E.MB
-        start = E.now_ms()
+        log_limit = action.limits.logs * MB
+        start = now_ms()
         wait_time = max(0, start - msg.accepted)
         init_time: int | None = None
 
@@ -250,74 +253,73 @@ class Invoker:
                             "code": action.exec["code"], "binary": action.exec.get("binary", False),
                             "env": {}}
             outcome = await container.init(init_payload, timeout_s)
-            init_time = E.now_ms() - start
+            init_time = now_ms() - start
             failure = await self._failure(c, outcome, action, init=True)
             if failure is not None:
                 logs = await container.logs.collect(log_limit, DEAD_CONTAINER_LOG_WAIT_S)
-                return self._record(msg, action, start, E.now_ms(), E.DEVELOPER_ERROR, failure, logs,
+                return self._record(msg, action, start, now_ms(), DEVELOPER_ERROR, failure, logs,
                                     wait_time, init_time, timed_out=outcome.timed_out), c, False
 
-        params = action.param_dict()
-        params.update(msg.content)
         run_payload: dict[str, Any] = {
-            "value": params, "namespace": msg.subject, "action_name": f"/{action.path}",
+            # merged by the controller: package < binding < action < request
+            "value": msg.content, "namespace": msg.subject, "action_name": f"/{action.path}",
             "action_version": action.version, "activation_id": msg.activation_id,
             "transaction_id": msg.transid,
-            "deadline": str(E.now_ms() + action.limits.timeout),
+            "deadline": str(now_ms() + action.limits.timeout),
         }
         if msg.api_key:
             run_payload["api_key"] = msg.api_key
         outcome = await container.run(run_payload, timeout_s)
-        end = E.now_ms()
+        end = now_ms()
         failure = await self._failure(c, outcome, action, init=False)
         if failure is not None:
             logs = await container.logs.collect(log_limit, DEAD_CONTAINER_LOG_WAIT_S)
-            return self._record(msg, action, start, end, E.DEVELOPER_ERROR, failure, logs,
+            return self._record(msg, action, start, end, DEVELOPER_ERROR, failure, logs,
                                 wait_time, init_time, timed_out=outcome.timed_out), c, False
         logs = await container.logs.collect(log_limit)
         status, result, keep = self._interpret(outcome)
         return self._record(msg, action, start, end, status, result, logs, wait_time, init_time), c, keep
 
-    async def _failure(self, c: PooledContainer, outcome: RunOutcome, action: E.Action, *, init: bool) -> dict[str, Any] | None:
+    async def _failure(self, c: PooledContainer, outcome: RunOutcome, action: Action, *, init: bool) -> dict[str, Any] | None:
         """The error result when the container timed out or died, else None."""
         if outcome.timed_out:
-            return {"error": E.timed_out(action.limits.timeout, init)}
+            return {"error": X.timed_out(action.limits.timeout, init)}
         if outcome.gone:
             if await c.container.out_of_memory():
-                return {"error": E.MEMORY_EXHAUSTED}
-            return {"error": E.ABNORMAL_INIT if init else E.ABNORMAL_RUN}
+                return {"error": X.MEMORY_EXHAUSTED}
+            return {"error": X.ABNORMAL_INIT if init else X.ABNORMAL_RUN}
         if init and outcome.status != 200:
             try:
                 body = outcome.json()
                 error = body.get("error") if isinstance(body, dict) else None
             except ValueError:
                 error = None
-            return {"error": error or E.ABNORMAL_INIT}
+            return {"error": error or X.ABNORMAL_INIT}
         return None
 
     @staticmethod
     def _interpret(outcome: RunOutcome) -> tuple[str, Any, bool]:
         """Map a /run response to (status, result, keep the container warm)."""
         size = len(outcome.body)
-        if size > E.MAX_PAYLOAD:
-            return E.APPLICATION_ERROR, {"error": E.truncated_response(size, E.MAX_PAYLOAD)}, True
+        if size > MAX_PAYLOAD:
+            return APPLICATION_ERROR, {"error": X.truncated_response(size, MAX_PAYLOAD)}, True
         try:
             result = outcome.json()
         except ValueError:
-            return E.DEVELOPER_ERROR, {"error": "The action did not produce a valid JSON response."}, False
+            return DEVELOPER_ERROR, {"error": "The action did not produce a valid JSON response."}, False
         if outcome.status != 200:
             if isinstance(result, dict) and "error" in result:
-                return E.DEVELOPER_ERROR, {"error": result["error"]}, False
-            return E.DEVELOPER_ERROR, {"error": E.NOT_A_DICTIONARY}, False
+                return DEVELOPER_ERROR, {"error": result["error"]}, False
+            return DEVELOPER_ERROR, {"error": X.NOT_A_DICTIONARY}, False
         if isinstance(result, dict) and "error" in result:
-            return E.APPLICATION_ERROR, result, True
-        return E.SUCCESS, result, True
+            return APPLICATION_ERROR, result, True
+        return SUCCESS, result, True
 
-    def _record(self, msg: ActivationMessage, action: E.Action, start: int, end: int, status: str,
+    def _record(self, msg: ActivationMessage, action: Action, start: int, end: int, status: str,
                 result: Any, logs: list[str], wait_time: int | None = None, init_time: int | None = None,
                 *, timed_out: bool = False) -> dict[str, Any]:
-        return E.activation_record(
+        return activation_record(
             namespace=msg.namespace, name=msg.name, subject=msg.subject, activation_id=msg.activation_id,
             version=action.version, start=start, end=end, status=status, result=result, logs=logs,
             kind=action.kind, limits=action.limits.to_json(), wait_time=wait_time, init_time=init_time,
-            timed_out_=timed_out)
+            timed_out_=timed_out, path=msg.path or None, cause=msg.cause, extra=msg.extra)

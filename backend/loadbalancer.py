@@ -55,6 +55,7 @@ class Inflight:
     timeout_ms: int
     meta: dict[str, Any]
     waiter: asyncio.Future[dict[str, Any]]
+    counted: bool = True  # holds one of its namespace's concurrent slots (a sequence's parts do not)
     timer: asyncio.TimerHandle | None = None
 
 
@@ -124,9 +125,9 @@ class LoadBalancer:
         return random.choice([inv for inv, ok in zip(ordered, usable) if ok])  # overload
 
     async def publish(self, message: ActivationMessage, invoker: InvokerHealth, memory_mb: int,
-                      timeout_ms: int, meta: dict[str, Any]) -> Inflight:
+                      timeout_ms: int, meta: dict[str, Any], counted: bool = True) -> Inflight:
         loop = asyncio.get_running_loop()
-        entry = Inflight(message, invoker.id, memory_mb, timeout_ms, meta, loop.create_future())
+        entry = Inflight(message, invoker.id, memory_mb, timeout_ms, meta, loop.create_future(), counted)
         self.inflight[message.activation_id] = entry
         invoker.used_mb += memory_mb
         invoker.inflight += 1
@@ -152,9 +153,14 @@ class LoadBalancer:
         if inv is not None:
             inv.used_mb -= entry.memory_mb
             inv.inflight -= 1
-            if outcome:
-                inv.recent.append(outcome)
+        if outcome:
+            self.record_outcome(entry.invoker, outcome)
         return entry
+
+    def record_outcome(self, invoker: int, outcome: str) -> None:
+        inv = self.invokers.get(invoker)
+        if inv is not None:
+            inv.recent.append(outcome)
 
     def _force(self, activation_id: str) -> None:
         entry = self.release(activation_id, "timeout")

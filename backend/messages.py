@@ -16,7 +16,7 @@ def _encode(obj: Any) -> bytes:
 class ActivationMessage:
     transid: str
     activation_id: str
-    namespace: str  # the namespace that owns the action
+    namespace: str  # the namespace of the record: the caller's
     name: str
     version: str
     subject: str  # the namespace of the caller
@@ -26,6 +26,9 @@ class ActivationMessage:
     content: dict[str, Any]
     action: dict[str, Any]  # the action document, so an invoker never reads the store
     api_key: str | None = None
+    path: str = ""  # the action's own path, `ns[/pkg]/name`; `namespace` is where the record goes
+    cause: str | None = None  # the sequence this activation is a component of
+    extra: list[dict[str, Any]] | None = None  # further record annotations (binding, causedBy)
 
     def encode(self) -> bytes:
         return _encode(self)

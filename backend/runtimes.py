@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from . import actionproxy
-from .entities import MB, truncated_logs
+from .errors import truncated_logs
+from .limits import MB
 
 log = logging.getLogger("squall.runtime")
 

@@ -18,10 +18,13 @@ from typing import Any, Iterator
 
 import uvicorn
 
-from . import entities as E
 from .bus import Bus, MemoryBus
-from .controller import Controller, create_app
+from .api import create_app
+from .controller import Controller
 from .invoker import Invoker
+from .kinds import DEFAULT_KIND
+from .limits import MEMORY_DEFAULT_MB
+from .names import DEFAULT_NAMESPACE, SYSTEM_NAMESPACE
 from .runtimes import ProcessRuntime, Runtime, run_dir
 from .store import Store
 
@@ -96,7 +99,7 @@ def make_bus(config: Config) -> Bus:
 
 
 def make_invoker(config: Config, invoker_id: int, bus: Bus, runtime: Runtime) -> Invoker:
-    prewarm = {(E.DEFAULT_KIND, E.MEMORY_DEFAULT_MB): config.prewarm} if config.prewarm else None
+    prewarm = {(DEFAULT_KIND, MEMORY_DEFAULT_MB): config.prewarm} if config.prewarm else None
     return Invoker(invoker_id, bus, runtime, user_memory_mb=config.user_memory_mb,
                    idle_timeout_s=config.idle_timeout_s, prewarm=prewarm)
 
@@ -147,8 +150,8 @@ class Squall:
         await self.controller.start()
         for invoker in self.invokers:
             await invoker.start()
-        guest = self.controller.identity(E.DEFAULT_NAMESPACE)
-        admin = self.controller.identity(E.SYSTEM_NAMESPACE)
+        guest = self.controller.identity(DEFAULT_NAMESPACE)
+        admin = self.controller.identity(SYSTEM_NAMESPACE)
         assert guest is not None and admin is not None
         write_wskprops(self.user_props, self.api_host, guest.auth, guest.namespace)
         write_wskprops(self.admin_props, self.api_host, admin.auth, admin.namespace)

@@ -1,0 +1,94 @@
+"""Activation records in OpenWhisk's shape: what every completed (or ended) activation leaves behind."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+SUCCESS = "success"
+APPLICATION_ERROR = "application error"
+DEVELOPER_ERROR = "action developer error"
+INTERNAL_ERROR = "whisk internal error"
+PENDING = "pending"
+
+STATUS_CODES = {SUCCESS: 0, APPLICATION_ERROR: 1, DEVELOPER_ERROR: 2, INTERNAL_ERROR: 3}
+
+_ACTIVATION_ID = re.compile(r"[0-9a-f]{32}", re.ASCII)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def new_activation_id() -> str:
+    return uuid.uuid4().hex
+
+
+def valid_activation_id(value: str) -> bool:
+    return bool(_ACTIVATION_ID.fullmatch(value))
+
+
+def response(status: str, result: Any) -> dict[str, Any]:
+    return {"status": status, "statusCode": STATUS_CODES[status], "success": status == SUCCESS,
+            "result": result}
+
+
+def http_status(status: str) -> int:
+    """What a blocking caller gets for an activation's status (OpenWhisk's mapping)."""
+    return 200 if status == SUCCESS else 500 if status == INTERNAL_ERROR else 502
+
+
+def activation_record(
+    *, namespace: str, name: str, subject: str, activation_id: str, version: str, start: int,
+    end: int, status: str, result: Any, logs: list[str], kind: str, limits: dict[str, int],
+    wait_time: int | None = None, init_time: int | None = None, timed_out_: bool = False,
+    path: str | None = None, cause: str | None = None, extra: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """`namespace` is where the record lives (the caller's); `path` is the action's own
+    fully qualified path; `extra` annotations (binding, causedBy, topmost) follow OpenWhisk's."""
+    annotations: list[dict[str, Any]] = [
+        {"key": "path", "value": path or f"{namespace}/{name}"},
+        {"key": "kind", "value": kind},
+        {"key": "limits", "value": limits},
+    ]
+    if kind != "sequence":
+        annotations.append({"key": "timeout", "value": timed_out_})
+    annotations.extend(extra or ())
+    if wait_time is not None:
+        annotations.append({"key": "waitTime", "value": wait_time})
+    if init_time is not None:
+        annotations.append({"key": "initTime", "value": init_time})
+    record = {
+        "namespace": namespace, "name": name, "subject": subject, "activationId": activation_id,
+        "start": start, "end": end, "duration": max(0, end - start),
+        "response": response(status, result), "logs": logs, "version": version, "publish": False,
+        "annotations": annotations,
+    }
+    if cause is not None:
+        record["cause"] = cause
+    return record
+
+
+def pending_meta(*, namespace: str, name: str, subject: str, version: str, kind: str,
+                 limits: dict[str, int], start: int, path: str, cause: str | None = None,
+                 extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What the store keeps of an accepted activation until its record arrives."""
+    meta: dict[str, Any] = {"namespace": namespace, "name": name, "subject": subject, "version": version,
+                            "kind": kind, "limits": limits, "start": start, "path": path}
+    if cause is not None:
+        meta["cause"] = cause
+    if extra:
+        meta["extra"] = extra
+    return meta
+
+
+def pending_failure(activation_id: str, meta: dict[str, Any], end: int, message: str,
+                    status: str = INTERNAL_ERROR) -> dict[str, Any]:
+    """The record of an accepted activation that never got a result from an invoker."""
+    return activation_record(
+        namespace=meta["namespace"], name=meta["name"], subject=meta["subject"],
+        activation_id=activation_id, version=meta["version"], start=meta["start"], end=end,
+        status=status, result={"error": message}, logs=[], kind=meta["kind"], limits=meta["limits"],
+        path=meta.get("path"), cause=meta.get("cause"), extra=meta.get("extra"))

@@ -1,0 +1,42 @@
+"""The controller's HTTP face: one module per resource over the shared helpers in `common`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..controller import Controller
+from ..errors import RESOURCE_DOES_NOT_EXIST, UNEXPECTED, EntityError
+from . import actions, activations, info, namespaces, packages, system
+from .common import error_response
+
+log = logging.getLogger("squall.api")
+
+
+def create_app(ctl: Controller) -> FastAPI:
+    app = FastAPI(title="Squall", version=info.BUILD, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(EntityError)
+    async def _entity_error(request: Request, exc: EntityError) -> Response:
+        return error_response(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_response(404, RESOURCE_DOES_NOT_EXIST)
+        if exc.status_code == 405:
+            return error_response(405, "HTTP method not allowed, supported methods: " +
+                                  exc.headers.get("Allow", "") if exc.headers else "HTTP method not allowed")
+        return error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, UNEXPECTED)
+
+    for module in (info, namespaces, actions, packages, activations, system):
+        app.include_router(module.router(ctl))
+    return app

@@ -1,0 +1,118 @@
+"""Actions: CRUD, lists (of a namespace, of a package), and invoke; in a package or not.
+
+An action outside a package is its owner's alone; one in a published package can also be read
+and invoked from every namespace (the registry decides).
+"""
+
+from __future__ import annotations
+
+import uuid
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from .. import sequences
+from ..activations import http_status
+from ..controller import Controller
+from ..errors import EntityError, malformed
+from ..limits import BLOCKING_WAIT_DEFAULT_MS, MAX_ACTION_PUT, MAX_PAYLOAD
+from ..names import EntityName, check_name
+from ..registry import forbidden, owns
+from ..store import Identity
+from .common import bool_arg, int_arg, json_body, json_response, paging
+
+
+def _code(request: Request) -> bool:
+    return request.query_params.get("code", "true").lower() != "false"
+
+
+async def invoke(ctl: Controller, request: Request, who: Identity, fqn: EntityName) -> Response:
+    params = await json_body(request, MAX_PAYLOAD)
+    if not isinstance(params, dict):
+        raise EntityError(400, malformed("the parameters must be a JSON object"))
+    blocking = bool_arg(request, "blocking")
+    result_only = bool_arg(request, "result")
+    wait_ms = int_arg(request, "timeout", BLOCKING_WAIT_DEFAULT_MS, "timeout")
+    if blocking and not 0 < wait_ms <= BLOCKING_WAIT_DEFAULT_MS:
+        raise EntityError(400, f"Timeout must be number of milliseconds up to {BLOCKING_WAIT_DEFAULT_MS}.")
+    target = await ctl.registry.resolve(who, fqn)
+    target.check_overrides(params)
+    transid = uuid.uuid4().hex
+    accepted = await ctl.activate(who, target, params, transid)
+    headers = {"x-openwhisk-activation-id": accepted.activation_id, "X-Request-ID": transid}
+    record = await accepted.wait(wait_ms / 1000) if blocking else None
+    if record is None:
+        return json_response({"activationId": accepted.activation_id}, 202, headers)
+    code = http_status(record["response"]["status"])
+    return json_response(record["response"]["result"] if result_only else record, code, headers)
+
+
+async def put(ctl: Controller, request: Request, who: Identity, fqn: EntityName) -> Response:
+    body = await json_body(request, MAX_ACTION_PUT)
+    components = await sequences.validate(ctl.registry, who, fqn, body)
+    action = await ctl.registry.put_action(fqn, body, bool_arg(request, "overwrite"), components)
+    return json_response(action.to_json())
+
+
+def router(ctl: Controller) -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/api/v1/namespaces/{ns}/actions")
+    async def list_actions(request: Request, ns: str) -> Response:
+        _, namespace = ctl.authorize(request, ns)
+        limit, skip = paging(request, "actions")
+        if bool_arg(request, "count"):
+            return json_response({"actions": await ctl.store.count_actions(namespace)})
+        actions = await ctl.store.list_actions(namespace, skip, limit)
+        return json_response([a.to_json(code=False) for a in actions])
+
+    @api.get("/api/v1/namespaces/{ns}/actions/{name}")
+    async def get_action(request: Request, ns: str, name: str) -> Response:
+        who, namespace = ctl.authorize(request, ns)
+        target = await ctl.registry.resolve(who, EntityName(namespace, None, check_name(name)))
+        return json_response(target.document(_code(request)))
+
+    @api.put("/api/v1/namespaces/{ns}/actions/{name}")
+    async def put_action(request: Request, ns: str, name: str) -> Response:
+        who, namespace = ctl.authorize(request, ns)
+        return await put(ctl, request, who, EntityName(namespace, None, check_name(name)))
+
+    @api.delete("/api/v1/namespaces/{ns}/actions/{name}")
+    async def delete_action(request: Request, ns: str, name: str) -> Response:
+        _, namespace = ctl.authorize(request, ns)
+        action = await ctl.registry.delete_action(EntityName(namespace, None, check_name(name)))
+        return json_response(action.to_json())
+
+    @api.post("/api/v1/namespaces/{ns}/actions/{name}")
+    async def invoke_action(request: Request, ns: str, name: str) -> Response:
+        who, namespace = ctl.authorize(request, ns)
+        return await invoke(ctl, request, who, EntityName(namespace, None, check_name(name)))
+
+    # --- in a package ---
+
+    @api.get("/api/v1/namespaces/{ns}/actions/{pkg}/")
+    async def list_package_actions(request: Request, ns: str, pkg: str) -> Response:
+        who, namespace = ctl.caller(request, ns)
+        package = await ctl.registry.readable_package(who, namespace, check_name(pkg))
+        if package.binding is not None:
+            package = await ctl.registry.bound(package)
+        limit, skip = paging(request, "actions")
+        if bool_arg(request, "count"):
+            return json_response({"actions": await ctl.store.count_package_actions(package.path)})
+        actions = await ctl.store.package_actions(package.path, skip, limit)
+        return json_response([a.to_json(code=False) for a in actions])
+
+    @api.api_route("/api/v1/namespaces/{ns}/actions/{pkg}/{name}", methods=["GET", "PUT", "DELETE", "POST"])
+    async def packaged_action(request: Request, ns: str, pkg: str, name: str) -> Response:
+        who, namespace = ctl.caller(request, ns)
+        fqn = EntityName(namespace, check_name(pkg), check_name(name))
+        if request.method == "GET":
+            return json_response((await ctl.registry.resolve(who, fqn)).document(_code(request)))
+        if request.method == "POST":
+            return await invoke(ctl, request, who, fqn)
+        if not owns(who, namespace):
+            raise forbidden(f"{namespace}/{pkg}/{name}")
+        if request.method == "PUT":
+            return await put(ctl, request, who, fqn)
+        return json_response((await ctl.registry.delete_action(fqn)).to_json())
+
+    return api

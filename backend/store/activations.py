@@ -1,0 +1,76 @@
+"""Activation records: pending from acceptance, final once their completion (or failure) is known."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..activations import PENDING, now_ms, pending_failure
+from .base import StoreBase, dumps
+
+
+class ActivationStore(StoreBase):
+    async def add_pending(self, activation_id: str, namespace: str, name: str, start: int,
+                          meta: dict[str, Any]) -> None:
+        """Record an accepted activation before anything else happens to it (see recover_pending).
+        `name` is what the list's `name` filter matches: the action's name, or `pkg/name`."""
+        await self.db.execute(
+            "INSERT INTO activations (id, namespace, name, start, status, doc) VALUES (?, ?, ?, ?, ?, ?)",
+            (activation_id, namespace, name, start, PENDING, dumps(meta)))
+
+    async def complete(self, record: dict[str, Any]) -> bool:
+        """Store the final record of a pending activation; False if it was already completed."""
+        cursor = await self.db.execute(
+            "UPDATE activations SET status = ?, start = ?, doc = ? WHERE id = ? AND status = ?",
+            (record["response"]["status"], record["start"], dumps(record), record["activationId"], PENDING))
+        return cursor.rowcount > 0
+
+    async def get_activation(self, namespace: str, activation_id: str) -> dict[str, Any] | None:
+        rows = await self.db.execute_fetchall(
+            "SELECT doc FROM activations WHERE id = ? AND namespace = ? AND status != ?",
+            (activation_id, namespace, PENDING))
+        return json.loads(rows[0][0]) if rows else None
+
+    async def pending(self, activation_id: str) -> dict[str, Any] | None:
+        rows = await self.db.execute_fetchall(
+            "SELECT doc FROM activations WHERE id = ? AND status = ?", (activation_id, PENDING))
+        return json.loads(rows[0][0]) if rows else None
+
+    def _activation_filter(self, namespace: str, name: str | None, since: int | None,
+                           upto: int | None) -> tuple[str, list[Any]]:
+        where = ["namespace = ?", "status != ?"]
+        args: list[Any] = [namespace, PENDING]
+        if name is not None:
+            where.append("name = ?")
+            args.append(name)
+        if since is not None:
+            where.append("start >= ?")
+            args.append(since)
+        if upto is not None:
+            where.append("start <= ?")
+            args.append(upto)
+        return " AND ".join(where), args
+
+    async def list_activations(self, namespace: str, *, name: str | None = None, since: int | None = None,
+                               upto: int | None = None, skip: int = 0, limit: int = 30) -> list[dict[str, Any]]:
+        where, args = self._activation_filter(namespace, name, since, upto)
+        rows = await self.db.execute_fetchall(
+            f"SELECT doc FROM activations WHERE {where} ORDER BY start DESC, rowid DESC LIMIT ? OFFSET ?",
+            (*args, limit, skip))
+        return [json.loads(r[0]) for r in rows]
+
+    async def count_activations(self, namespace: str, *, name: str | None = None, since: int | None = None,
+                                upto: int | None = None) -> int:
+        where, args = self._activation_filter(namespace, name, since, upto)
+        rows = await self.db.execute_fetchall(f"SELECT COUNT(*) FROM activations WHERE {where}", args)
+        return int(rows[0][0])
+
+    async def recover_pending(self, message: str) -> int:
+        """End every activation left pending by a previous run, so each id ever returned resolves."""
+        rows = await self.db.execute_fetchall(
+            "SELECT id, doc FROM activations WHERE status = ?", (PENDING,))
+        end = now_ms()
+        for activation_id, doc in rows:
+            meta = json.loads(doc)
+            await self.complete(pending_failure(activation_id, meta, end, message))
+        return len(rows)
