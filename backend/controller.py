@@ -19,8 +19,8 @@ from typing import Any
 from fastapi import Request
 from prometheus_client import generate_latest
 
+from . import catalog, kinds
 from . import errors as X
-from . import kinds
 from .activations import new_activation_id, now_ms, pending_failure, pending_meta
 from .bus import HEALTH_TOPIC, Bus, completed_topic, invoker_topic
 from .errors import EntityError
@@ -98,6 +98,7 @@ class Controller:
         self.metrics = Metrics()
         self._by_auth: dict[str, Identity] = {}
         self._by_namespace: dict[str, Identity] = {}
+        self._by_uuid: dict[str, Identity] = {}
         self.registry = Registry(store)
         self.conductor = Conductor(self)
         self._sequences: dict[str, asyncio.Task[dict[str, Any]]] = {}
@@ -115,6 +116,9 @@ class Controller:
         for ns in (DEFAULT_NAMESPACE, SYSTEM_NAMESPACE):
             await self.store.create_namespace(ns)  # no-op when it exists: keys persist
         await self.reload_identities()
+        admin = self.identity(SYSTEM_NAMESPACE)
+        assert admin is not None
+        await catalog.install(self.registry, admin)
         completions = await self.bus.consumer(completed_topic(self.id), f"controller{self.id}")
         health = await self.bus.consumer(HEALTH_TOPIC, f"controller{self.id}")
         self._tasks = [asyncio.create_task(self._consume_completions(completions)),
@@ -144,17 +148,22 @@ class Controller:
     async def reload_identities(self) -> None:
         self._by_auth.clear()
         self._by_namespace.clear()
+        self._by_uuid.clear()
         for identity in await self.store.identities():
             self.remember(identity)
 
     def remember(self, identity: Identity) -> None:
         self._by_namespace[identity.namespace] = identity
+        self._by_uuid[identity.uuid] = identity
         self._by_auth = {k: v for k, v in self._by_auth.items() if v.namespace != identity.namespace}
         header = "Basic " + base64.b64encode(identity.auth.encode()).decode()
         self._by_auth[header] = identity
 
     def identity(self, namespace: str) -> Identity | None:
         return self._by_namespace.get(namespace)
+
+    def identity_by_uuid(self, uuid: str) -> Identity | None:
+        return self._by_uuid.get(uuid)
 
     def namespaces(self) -> list[str]:
         return sorted(self._by_namespace)

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..controller import Controller
 from ..errors import RESOURCE_DOES_NOT_EXIST, UNEXPECTED, EntityError
-from . import actions, activations, info, namespaces, packages, system
+from . import actions, activations, apimgmt, info, namespaces, packages, routes, system, web
 from .common import error_response
 
 log = logging.getLogger("squall.api")
@@ -39,4 +39,9 @@ def create_app(ctl: Controller) -> FastAPI:
 
     for module in (info, namespaces, actions, packages, activations, system):
         app.include_router(module.router(ctl))
+    web_actions = web.WebActions(ctl)
+    table = routes.RouteTable(ctl)
+    app.include_router(apimgmt.router(ctl, table))  # before the web actions: it is one of their paths
+    app.include_router(web.router(ctl, web_actions))
+    app.include_router(routes.router(ctl, web_actions, table))  # last: /api/{uuid}/... is the catch-all
     return app
