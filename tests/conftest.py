@@ -12,12 +12,16 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: The CLI tests' fixtures (squall, tenant, mock_api, run_cli, hello_file) live in cli_support.
+pytest_plugins = ["cli_support"]
 
 
 def require_docker() -> None:
@@ -168,3 +172,56 @@ def deploy(client: httpx.Client, name: str, code: str = HELLO, **body: Any) -> h
                    json={"exec": {"kind": "python:3", "code": code}, **body})
     assert r.status_code == 200, r.text
     return r
+
+
+# --- what tests of the REST API share ---------------------------------------------------------------
+
+
+def assert_error(r: httpx.Response, status: int, message: str) -> dict[str, Any]:
+    """An OpenWhisk error: the status, `{"error": message, "code": <request id>}`, the id in a header."""
+    assert r.status_code == status, (r.status_code, r.text)
+    body = r.json()
+    assert body == {"error": message, "code": r.headers["x-request-id"]}, body
+    assert r.headers["x-request-id"]
+    return body
+
+
+def action_path(name: str, ns: str = "_") -> str:
+    return f"/api/v1/namespaces/{ns}/actions/{quote(name, safe='')}"
+
+
+def invoke(c: httpx.Client, name: str, params: dict[str, Any] | None = None, ns: str = "_",
+           **query: Any) -> httpx.Response:
+    q = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in query.items()}
+    return c.post(action_path(name, ns), params=q, json=params or {})
+
+
+def wait_ok(fetch: Callable[[], httpx.Response], timeout: float = 10.0) -> httpx.Response:
+    """Poll until the request answers 200 (an activation record appears once it completes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = fetch()
+        if r.status_code == 200 or time.monotonic() > deadline:
+            return r
+        time.sleep(0.05)
+
+
+def annotations(doc: dict[str, Any]) -> dict[str, Any]:
+    return {a["key"]: a["value"] for a in doc["annotations"]}
+
+
+@pytest.fixture
+def ns(server) -> tuple[str, str]:
+    return server.new_namespace()
+
+
+@pytest.fixture
+def client(server, ns):
+    with server.client(ns[1]) as c:
+        yield c
+
+
+@pytest.fixture
+def anonymous(server):
+    with httpx.Client(base_url=server.apihost, timeout=30.0) as c:
+        yield c
