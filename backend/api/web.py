@@ -42,7 +42,7 @@ class WebCall:
     package: str | None
     action: str
     extension: str
-    path: str  # the rest of the URL after the action: `__ow_path`, and a projection for .json
+    path: str  # the rest of the URL after the action: `__ow_path`
 
 
 def parse(namespace: str, package: str, rest: str) -> WebCall:
@@ -185,11 +185,10 @@ class WebActions:
     @staticmethod
     def _answer(call: WebCall, response: dict[str, Any]) -> Response:
         status = response["status"]
-        path = [p for p in call.path.split("/") if p] if call.extension != "http" else []
         if status == SUCCESS:
-            return transcode(call.extension, response["result"], path)
+            return transcode(call.extension, response["result"])
         if status == APPLICATION_ERROR and isinstance(response["result"], dict) and "error" in response["result"]:
-            return transcode(call.extension, response["result"]["error"], path)
+            return transcode(call.extension, response["result"]["error"])
         raise EntityError(400, UNEXPECTED)
 
 

@@ -56,21 +56,12 @@ def is_binary(content_type: str | None) -> bool:
     return True
 
 
-def project(result: Any, path: list[str]) -> Any:
-    """The field a projection path names (`.json/body/items`); 404 when it is not there."""
-    for name in path:
-        if not isinstance(result, dict) or name not in result:
-            raise EntityError(404, PROPERTY_NOT_FOUND)
-        result = result[name]
-    return result
-
-
-def transcode(extension: str, result: Any, path: list[str]) -> Response:
+def transcode(extension: str, result: Any) -> Response:
+    """As current OpenWhisk: `.json` answers the whole result; `.html`, `.svg` and `.text` its
+    `body`, else the field named after the extension (the URL's rest is `__ow_path`, no projection)."""
     if extension == "http":
         return http_response(result)
-    if path:
-        result = project(result, path)
-    elif extension != "json" and isinstance(result, dict):
+    if extension != "json" and isinstance(result, dict):
         if "body" in result:
             result = result["body"]
         elif extension in result:
