@@ -243,13 +243,17 @@ class Controller:
         return who
 
     def caller(self, request: Request, namespace: str) -> tuple[Identity, str]:
-        """The caller and the namespace the path names (`_` is its own), whoever's it is; the system
-        key's request for a namespace that does not exist is a 404."""
+        """Who acts, and in the namespace the path names (`_` is its own), whoever's it is. The
+        system key acts as the namespace it names (its activations are recorded there); one that
+        does not exist is a 404."""
         who = self.authenticate(request)
         if namespace == OWN_NAMESPACE or namespace == who.namespace:
             return who, who.namespace
-        if who.namespace == SYSTEM_NAMESPACE and namespace not in self._by_namespace:
-            raise EntityError(404, X.RESOURCE_DOES_NOT_EXIST)
+        if who.namespace == SYSTEM_NAMESPACE:
+            target = self._by_namespace.get(namespace)
+            if target is None:
+                raise EntityError(404, X.RESOURCE_DOES_NOT_EXIST)
+            return target, namespace
         return who, namespace
 
     def authorize(self, request: Request, namespace: str) -> tuple[Identity, str]:

@@ -167,6 +167,9 @@ class Conductor:
         except asyncio.CancelledError:
             result = response(INTERNAL_ERROR, {"error": X.LOST_AT_SHUTDOWN})
             raise
+        except Exception:
+            log.exception("sequence %s failed", activation_id)
+            result = response(INTERNAL_ERROR, {"error": FAILED})
         finally:
             record = self._record(who, sequence, activation_id, start, ids, durations, memory, result,
                                   top, cause, max(0, start - accepted))
