@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import time
 import uuid
@@ -17,18 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from prometheus_client import generate_latest
 
 from . import catalog, kinds
 from . import errors as X
 from .activations import new_activation_id, now_ms, pending_failure, pending_meta
-from .bus import HEALTH_TOPIC, Bus, completed_topic, invoker_topic
+from .bus import HEALTH_TOPIC, Bus, completed_topic
 from .errors import EntityError
-from .invoker import control_topic
+from .kinds import SEQUENCE
 from .loadbalancer import Inflight, LoadBalancer, NoInvokers
 from .messages import ActivationMessage, CompletionMessage, PingMessage
 from .metrics import Metrics
-from .kinds import SEQUENCE
 from .names import DEFAULT_NAMESPACE, OWN_NAMESPACE, SYSTEM_NAMESPACE
 from .registry import Registry, Resolved, owns
 from .sequences import Conductor
@@ -36,8 +33,6 @@ from .store import Identity, Store
 
 log = logging.getLogger("squall.controller")
 
-CANCEL_WAIT_S = 5.0
-MAX_RUNNING_LISTED = 500  # the status API lists at most this many in-flight activations
 
 
 @dataclass
@@ -205,6 +200,11 @@ class Controller:
             if not entry.waiter.done():
                 entry.waiter.set_result(record)
 
+    def completed_recently(self, seconds: float = 10.0) -> int:
+        """Activations completed in the last `seconds` (at most 10), for the activation rate."""
+        now = time.monotonic()
+        return sum(1 for t in self._completed_at if now - t <= seconds)
+
     def _account(self, record: dict[str, Any]) -> None:
         now = time.monotonic()
         self._completed_at.append(now)
@@ -355,67 +355,3 @@ class Controller:
         """A record the controller made itself (a sequence's): stored, then counted."""
         if await self.store.complete(record):
             self._account(record)
-
-    async def cancel(self, activation_id: str) -> dict[str, Any]:
-        entry = self.lb.inflight.get(activation_id)
-        if entry is None:
-            if await self.store.pending(activation_id) is None:
-                raise EntityError(404, X.RESOURCE_DOES_NOT_EXIST)
-            raise EntityError(409, "The activation is not running on any invoker.")
-        command = {"kind": "cancel", "activation_id": activation_id}
-        await self.bus.publish(control_topic(entry.invoker), json.dumps(command).encode())
-        try:
-            return await asyncio.wait_for(asyncio.shield(entry.waiter), CANCEL_WAIT_S)
-        except TimeoutError:
-            raise EntityError(504, "The invoker did not confirm the cancellation in time.") from None
-
-    async def remove_container(self, container_id: str) -> dict[str, Any]:
-        for invoker in self.lb.invokers.values():
-            for c in invoker.status.get("containers", []):
-                if c["id"] == container_id:
-                    command = {"kind": "remove-container", "container_id": container_id}
-                    await self.bus.publish(control_topic(invoker.id), json.dumps(command).encode())
-                    return {"container": container_id, "invoker": invoker.id, "removed": True}
-        raise EntityError(404, X.RESOURCE_DOES_NOT_EXIST)
-
-    async def status(self) -> dict[str, Any]:
-        states = self.lb.states()
-        invokers = []
-        for i, inv in sorted(self.lb.invokers.items()):
-            depth = await self.bus.queue_depth(invoker_topic(i), f"invoker{i}")
-            invokers.append({
-                "id": i, "state": states[i], "userMemory": inv.user_memory_mb,
-                "usedMemory": inv.status.get("usedMemory", 0), "slotsUsedMemory": inv.used_mb,
-                "inflight": inv.inflight, "queueDepth": depth, "topic": invoker_topic(i),
-                "runtime": inv.status.get("runtime"), "containers": inv.status.get("containers", []),
-                "lastPing": round(time.monotonic() - inv.last_ping, 3),
-            })
-        now = time.monotonic()
-        recent = sum(1 for t in self._completed_at if now - t <= 10)
-        runtimes = sorted({inv["runtime"] for inv in invokers if inv["runtime"]})
-        return {
-            "controller": self.id, "bus": self.bus.name,
-            "runtime": self.runtime_name or (runtimes[0] if len(runtimes) == 1 else ",".join(runtimes)),
-            "invokers": invokers, "inflight": self.lb.inflight_by_namespace(),
-            "running": [{"activationId": a, "namespace": e.message.namespace, "name": e.message.name,
-                         "subject": e.message.subject, "invoker": e.invoker, "accepted": e.message.accepted}
-                        for a, e in list(self.lb.inflight.items())[-MAX_RUNNING_LISTED:]],
-            "activationsPerSecond": round(recent / 10, 2),
-            "queues": {**{inv["topic"]: inv["queueDepth"] for inv in invokers},
-                       completed_topic(self.id): await self.bus.queue_depth(completed_topic(self.id),
-                                                                             f"controller{self.id}")},
-        }
-
-    async def metrics_text(self) -> bytes:
-        status = await self.status()
-        for topic, depth in status["queues"].items():
-            self.metrics.queue_depth.labels(topic).set(depth)
-        self.metrics.containers.clear()
-        for inv in status["invokers"]:
-            counts = {"prewarm": 0, "warm": 0, "busy": 0}
-            for c in inv["containers"]:
-                counts[c["state"]] = counts.get(c["state"], 0) + 1
-            for state, n in counts.items():
-                self.metrics.containers.labels(str(inv["id"]), state).set(n)
-        self.metrics.inflight.set(len(self.lb.inflight))
-        return generate_latest(self.metrics.registry)

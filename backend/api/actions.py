@@ -7,12 +7,14 @@ and invoked from every namespace (the registry decides).
 from __future__ import annotations
 
 import uuid
+from typing import Awaitable, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from .. import sequences
 from ..activations import http_status
 from ..controller import Controller
+from ..entities import Action
 from ..errors import EntityError, malformed
 from ..limits import BLOCKING_WAIT_DEFAULT_MS, MAX_ACTION_PUT, MAX_PAYLOAD
 from ..names import EntityName, check_name
@@ -53,17 +55,23 @@ async def put(ctl: Controller, request: Request, who: Identity, fqn: EntityName)
     return json_response(action.to_json())
 
 
+async def listing(request: Request, count: Callable[[], Awaitable[int]],
+                  page: Callable[[int, int], Awaitable[list[Action]]]) -> Response:
+    """A list of actions (or its count), paged with OpenWhisk's checks; no code in the entries."""
+    limit, skip = paging(request, "actions")
+    if bool_arg(request, "count"):
+        return json_response({"actions": await count()})
+    return json_response([a.to_json(code=False) for a in await page(skip, limit)])
+
+
 def router(ctl: Controller) -> APIRouter:
     api = APIRouter()
 
     @api.get("/api/v1/namespaces/{ns}/actions")
     async def list_actions(request: Request, ns: str) -> Response:
         _, namespace = ctl.authorize(request, ns)
-        limit, skip = paging(request, "actions")
-        if bool_arg(request, "count"):
-            return json_response({"actions": await ctl.store.count_actions(namespace)})
-        actions = await ctl.store.list_actions(namespace, skip, limit)
-        return json_response([a.to_json(code=False) for a in actions])
+        return await listing(request, lambda: ctl.store.count_actions(namespace),
+                             lambda skip, limit: ctl.store.list_actions(namespace, skip, limit))
 
     @api.get("/api/v1/namespaces/{ns}/actions/{name}")
     async def get_action(request: Request, ns: str, name: str) -> Response:
@@ -95,11 +103,8 @@ def router(ctl: Controller) -> APIRouter:
         package = await ctl.registry.readable_package(who, namespace, check_name(pkg))
         if package.binding is not None:
             package = await ctl.registry.bound(package)
-        limit, skip = paging(request, "actions")
-        if bool_arg(request, "count"):
-            return json_response({"actions": await ctl.store.count_package_actions(package.path)})
-        actions = await ctl.store.package_actions(package.path, skip, limit)
-        return json_response([a.to_json(code=False) for a in actions])
+        return await listing(request, lambda: ctl.store.count_package_actions(package.path),
+                             lambda skip, limit: ctl.store.package_actions(package.path, skip, limit))
 
     @api.api_route("/api/v1/namespaces/{ns}/actions/{pkg}/{name}", methods=["GET", "PUT", "DELETE", "POST"])
     async def packaged_action(request: Request, ns: str, pkg: str, name: str) -> Response:

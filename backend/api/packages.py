@@ -12,6 +12,7 @@ from ..entities import Package
 from ..limits import MAX_ENTITY_PUT
 from ..names import check_name
 from ..registry import forbidden, owns
+from ..store import Identity
 from .common import bool_arg, json_body, json_response, paging
 
 
@@ -42,22 +43,23 @@ def router(ctl: Controller) -> APIRouter:
         who, namespace = ctl.caller(request, ns)
         return json_response(await ctl.registry.package_document(who, namespace, check_name(name)))
 
+    def owner(request: Request, ns: str, name: str) -> tuple[Identity, str]:
+        """Only a namespace's owner changes its packages."""
+        who, namespace = ctl.caller(request, ns)
+        if not owns(who, namespace):
+            raise forbidden(f"{namespace}/{check_name(name)}")
+        return who, namespace
+
     @api.put("/api/v1/namespaces/{ns}/packages/{name}")
     async def put_package(request: Request, ns: str, name: str) -> Response:
-        who, namespace = ctl.caller(request, ns)
-        check_name(name)
-        if not owns(who, namespace):
-            raise forbidden(f"{namespace}/{name}")
+        who, namespace = owner(request, ns, check_name(name))
         body = await json_body(request, MAX_ENTITY_PUT)
         package = await ctl.registry.put_package(who, namespace, name, body, bool_arg(request, "overwrite"))
         return json_response(package.to_json())
 
     @api.delete("/api/v1/namespaces/{ns}/packages/{name}")
     async def delete_package(request: Request, ns: str, name: str) -> Response:
-        who, namespace = ctl.caller(request, ns)
-        check_name(name)
-        if not owns(who, namespace):
-            raise forbidden(f"{namespace}/{name}")
+        _, namespace = owner(request, ns, check_name(name))
         package = await ctl.registry.delete_package(namespace, name, bool_arg(request, "force"))
         return json_response(package.to_json())
 

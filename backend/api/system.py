@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from .. import operations
 from ..activations import valid_activation_id
 from ..controller import Controller
 from ..errors import ACTIVATION_ID_ILLEGAL, RESOURCE_DOES_NOT_EXIST, RESOURCE_EXISTS, EntityError, malformed
@@ -23,19 +24,19 @@ def router(ctl: Controller) -> APIRouter:
     @api.get("/api/v1/system/status")
     async def system_status(request: Request) -> Response:
         ctl.admin(request)
-        return json_response(await ctl.status())
+        return json_response(await operations.system_status(ctl))
 
     @api.delete("/api/v1/system/activations/{activation_id}")
     async def cancel_activation(request: Request, activation_id: str) -> Response:
         ctl.admin(request)
         if not valid_activation_id(activation_id):
             raise EntityError(400, ACTIVATION_ID_ILLEGAL)
-        return json_response(await ctl.cancel(activation_id))
+        return json_response(await operations.cancel(ctl, activation_id))
 
     @api.delete("/api/v1/system/containers/{container_id}")
     async def remove_container(request: Request, container_id: str) -> Response:
         ctl.admin(request)
-        return json_response(await ctl.remove_container(container_id))
+        return json_response(await operations.remove_container(ctl, container_id))
 
     @api.put("/api/v1/system/namespaces/{name}")
     async def create_namespace(request: Request, name: str) -> Response:
@@ -67,6 +68,6 @@ def router(ctl: Controller) -> APIRouter:
     @api.get("/metrics")
     async def metrics(request: Request) -> Response:
         ctl.admin(request)
-        return Response(await ctl.metrics_text(), media_type=CONTENT_TYPE_LATEST)
+        return Response(await operations.metrics_text(ctl), media_type=CONTENT_TYPE_LATEST)
 
     return api
