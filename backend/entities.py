@@ -232,8 +232,8 @@ class Package:
     def from_put(cls, namespace: str, name: str, body: Any, existing: "Package | None") -> "Package":
         body = _object(body)
         binding = existing.binding if existing else None
-        if "binding" in body:
-            binding = parse_binding(body["binding"])
+        if "binding" in body:  # an empty one keeps a binding what it is, as in OpenWhisk
+            binding = parse_binding(body["binding"]) or binding
         return cls(namespace, name, _version(body, existing.version if existing else None),
                    _publish(body, existing.publish if existing else None), binding,
                    _parameters(body, existing.parameters if existing else None),

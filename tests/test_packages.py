@@ -137,6 +137,8 @@ def test_binding_rules_and_texts(server, client, ns):
     r = put_package(client, "b", {"binding": {"namespace": name, "name": "q"}}, overwrite="true")
     assert r.status_code == 200 and r.json()["binding"] == {"namespace": name, "name": "q"}  # re-targeted
     put_package(client, "b", {"binding": {"namespace": name, "name": "p"}}, overwrite="true")
+    r = put_package(client, "b", {"binding": {}, "publish": False}, overwrite="true")
+    assert r.json()["binding"] == {"namespace": name, "name": "p"}  # an empty binding changes nothing
     r = client.put("/api/v1/namespaces/_/actions/b/x", json={"exec": {"kind": "python:3", "code": ECHO}})
     assert_error(r, 400, "Operation not permitted on package binding.")
     other, other_auth = server.new_namespace()

@@ -96,10 +96,12 @@ async def install(registry: Registry, admin: Identity) -> list[str]:
     for spec in PACKAGES:
         annotations = [{"key": "description", "value": spec.description}]
         package = await registry.package(SYSTEM_NAMESPACE, spec.name)
-        if package is None or not package.publish or package.annotations != annotations \
-                or package.binding is not None:
+        if package is not None and package.binding is not None:  # a binding cannot become a package
+            await registry.delete_package(SYSTEM_NAMESPACE, spec.name, force=True)
+            package = None
+        if package is None or not package.publish or package.annotations != annotations:
             await registry.put_package(admin, SYSTEM_NAMESPACE, spec.name,
-                                       {"publish": True, "annotations": annotations, "binding": {}}, True)
+                                       {"publish": True, "annotations": annotations}, True)
             changed.append(f"/{SYSTEM_NAMESPACE}/{spec.name}")
         for action in spec.actions:
             fqn = EntityName(SYSTEM_NAMESPACE, spec.name, action.name)
