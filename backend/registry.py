@@ -192,8 +192,8 @@ class Registry:
         if existing is not None and not overwrite:
             raise EntityError(409, X.RESOURCE_EXISTS)
         action = Action.from_put(fqn.path, fqn.name, body, existing)
-        if action.is_sequence:
-            assert components is not None
+        if action.is_sequence:  # its parameters are its components, whatever the body says
+            components = action.components if components is None else components
             action.exec = {"kind": kinds.SEQUENCE, "components": components}
             action.parameters = [{"key": "_actions", "value": components}]
         elif existing is not None and existing.is_sequence and "parameters" not in (body or {}):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors as X
 from .activations import (
-    APPLICATION_ERROR, INTERNAL_ERROR, SUCCESS, new_activation_id, now_ms, pending_meta, response,
+    APPLICATION_ERROR, INTERNAL_ERROR, SUCCESS, new_activation_id, now_ms, response,
 )
 from .errors import EntityError, malformed
 from .kinds import SEQUENCE
@@ -59,9 +59,7 @@ async def validate(registry: Registry, who: Identity, sequence: EntityName, body
     if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
         raise EntityError(400, malformed("'components' must be an array"))
     names = [parse_component(c, who.namespace) for c in raw]
-    denied = sorted({await _denied(registry, who, n) for n in names} - {None})  # type: ignore[type-var]
-    if denied:
-        raise forbidden(", ".join(denied))  # type: ignore[arg-type]
+    await check_rights(registry, who, names)
     if len(names) > MAX_ATOMIC_ACTIONS:
         raise EntityError(400, TOO_LONG)
     if not names:
@@ -69,6 +67,13 @@ async def validate(registry: Registry, who: Identity, sequence: EntityName, body
     origin = await _real_name(registry, sequence)
     await _count_atomic(registry, origin, names, 0)
     return [str(n) for n in names]
+
+
+async def check_rights(registry: Registry, who: Identity, names: list[EntityName]) -> None:
+    """The caller may read (and so invoke) every component; else one 403 naming all it may not."""
+    denied = sorted({d for n in names if (d := await _denied(registry, who, n))})
+    if denied:
+        raise forbidden(", ".join(denied))
 
 
 async def _denied(registry: Registry, who: Identity, name: EntityName) -> str | None:
@@ -129,9 +134,7 @@ class Conductor:
     async def check_components(self, who: Identity, sequence: Resolved) -> None:
         """Before a sequence is accepted: the caller may invoke each of its direct components."""
         names = [parse_component(c, who.namespace) for c in sequence.action.components]
-        denied = sorted({d for n in names if (d := await _denied(self.ctl.registry, who, n))})
-        if denied:
-            raise forbidden(", ".join(denied))
+        await check_rights(self.ctl.registry, who, names)
 
     async def run(self, who: Identity, sequence: Resolved, params: dict[str, Any], activation_id: str,
                   accepted: int, cause: str | None = None, budget: _Run | None = None) -> dict[str, Any]:
@@ -224,10 +227,3 @@ def _memory(record: dict[str, Any]) -> int:
             return int(a["value"].get("memory", 0))
     return 0
 
-
-def sequence_meta(who: Identity, sequence: Resolved, accepted: int, cause: str | None) -> dict[str, Any]:
-    """What the store keeps of a sequence until it ends (see Controller.record_pending)."""
-    action = sequence.action
-    return pending_meta(namespace=who.namespace, name=action.name, subject=who.namespace,
-                        version=action.version, kind=SEQUENCE, limits=action.limits.to_json(),
-                        start=accepted, path=action.path, cause=cause)

@@ -44,6 +44,11 @@ def test_create_checks_and_texts(server, client, ns):
     assert doc["exec"] == {"kind": "sequence", "components": [f"/{name}/inc", f"/{name}/inc"]}
     assert doc["parameters"] == [{"key": "_actions", "value": [f"/{name}/inc", f"/{name}/inc"]}]
     assert {"key": "exec", "value": "sequence"} in doc["annotations"]
+    r = client.put("/api/v1/namespaces/_/actions/s", params={"overwrite": "true"},
+                   json={"parameters": [{"key": "ignored", "value": 1}], "limits": {"timeout": 5000}})
+    assert r.status_code == 200, r.text  # an update without exec keeps the components
+    assert r.json()["exec"] == doc["exec"] and r.json()["parameters"] == doc["parameters"]
+    assert r.json()["version"] == "0.0.2" and r.json()["limits"]["timeout"] == 5000
     assert_error(sequence(client, "s", [f"/{name}/s"], overwrite="true"), 400, "Sequence may not refer to itself.")
     assert sequence(client, "outer", [f"/{name}/s", f"/{name}/inc"]).status_code == 200
     assert_error(sequence(client, "s", [f"/{name}/outer"], overwrite="true"), 400,
