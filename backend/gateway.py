@@ -130,12 +130,12 @@ def match(doc: dict[str, Any], path: str, method: str) -> Match | None:
     if not (path == base or path.startswith(base + "/")):
         return None
     relpath = path[len(base):] or "/"
-    paths = doc.get("paths", {})
+    paths = {p: ops for p, ops in doc.get("paths", {}).items() if isinstance(ops, dict)}
     found = paths.get(relpath) or next(
         (ops for template, ops in paths.items() if "{" in template and _segments_match(template, relpath)), None)
     if found is None:
         return None
     operation = found.get(method.lower())
-    if operation is None:
+    if not isinstance(operation, dict):
         return Match(None)
     return Match(operation, secure_key(doc, operation.get("operationId", "")))

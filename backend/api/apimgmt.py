@@ -68,12 +68,14 @@ def check_path_parameters(doc: dict[str, Any]) -> None:
         if not _WHOLE_SEGMENT_PARAM.search(relpath) or not isinstance(operations, dict):
             continue
         names = set(re.findall(r"\{(\w+)\}", relpath))
-        for operation in operations.values():
-            url = operation.get("x-openwhisk", {}).get("url", "")
-            if not url.endswith(".http"):
+        for operation in (o for o in operations.values() if isinstance(o, dict)):
+            target = operation.get("x-openwhisk")
+            if not str(target.get("url", "") if isinstance(target, dict) else "").endswith(".http"):
                 raise Refused(CREATE_FAILED + "The action must use a response type of '.http' in order to "
                               "receive the path parameters.")
-            declared = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "path"}
+            parameters = operation.get("parameters")
+            declared = {p.get("name") for p in (parameters if isinstance(parameters, list) else [])
+                        if isinstance(p, dict) and p.get("in") == "path"}
             for name in sorted(declared - names):
                 raise Refused(CREATE_FAILED + f"The parameter '{name}' defined in path '{relpath}' does not "
                               "match any of the parameters defined for the path in the swagger file.")
@@ -98,6 +100,10 @@ class ApiManagement:
                 raise Refused("swagger and gatewayBasePath are mutually exclusive and cannot be specified together.")
             doc = _object(apidoc["swagger"], "swagger")
             _required(doc, ("basePath", "paths", "info"), "swagger", True)
+            for name, kind in (("basePath", str), ("paths", dict), ("info", dict)):
+                if not isinstance(doc[name], kind):
+                    raise Refused(f"swagger field {name} is {_js_type(doc[name])} and should be "
+                                  f"{'a string' if kind is str else 'an object'}.")
         else:
             doc = await self._route(who, apidoc, str(params.get("responsetype") or "json"))
         check_path_parameters(doc)

@@ -55,7 +55,8 @@ def router(ctl: Controller, web: WebActions, table: RouteTable) -> APIRouter:
             if found.operation is None:
                 verb_missing = True
                 continue
-            target = found.operation.get("x-openwhisk", {})
+            target = found.operation.get("x-openwhisk")
+            target = target if isinstance(target, dict) else {}
             url = str(target.get("url", ""))
             extension = url.rpartition(".")[2] if "." in url else "json"
             call = WebCall(str(target.get("namespace", owner.namespace)), target.get("package") or None,
