@@ -2,7 +2,7 @@
 
 1. A backend with 100 warm containers and 10,000 activations in its history; the console (headless,
    150x45) polls it, showing the Activations and then the Containers view. Prints the render time per
-   refresh (the view on screen) and the whole poll (three API reads, parse, render), p50/p99/max:
+   refresh (the view on screen) and the whole poll (four API reads, parse, render), p50/p99/max:
    with the backend quiet, and again while it takes 200 invocations/s (new rows on every poll).
 2. The same backend taking 200 invocations/s from a paced load generator (another process) while
    `squall console` runs in a pseudo-terminal, polling every 0.5 s; keys written to the terminal
@@ -102,7 +102,7 @@ async def measure_refresh(port: int, admin: str, polls: int, interval: float = 0
             await pilot.press(view)
             for _ in range(polls // 2):
                 t0 = time.perf_counter()
-                await app.poll().wait()  # one whole poll: three reads, parse, render
+                await app.poll().wait()  # one whole poll: four reads, parse, render
                 whole.append((time.perf_counter() - t0) * 1000)
                 await asyncio.sleep(interval)
     await client.aclose()

@@ -3,6 +3,10 @@
 All backend I/O runs in workers. A poll is scheduled when the previous one finished, so a slow
 backend never stacks requests; the header says how old the data is and marks it stale; an
 unreachable backend is shown as such and retried with back-off. Tables are keyed and diff-updated.
+
+Here: the layout, the bindings, polling, the top bar and the key bar. What each view shows is built
+in views.py, from one poll's Snapshot; the verbs on the row selected are in verbs.py, getting around
+(`:`, `/`, `?`, `esc`, `+`/`-`) in navigation.py, and what they share in selection.py.
 """
 
 from __future__ import annotations
@@ -11,15 +15,10 @@ import asyncio
 import gc
 import time
 import tomllib
-from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from typing import Any
 
-import humanize
-from rich.console import Group
 from rich.padding import Padding
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -29,36 +28,21 @@ from textual.timer import Timer
 from textual.widgets import Input, Static, Tab, Tabs
 
 from .client import ApiError, AsyncApiClient, squall_home
-from .screens import (
-    ActionScreen, ConfirmScreen, DataChanged, DeployScreen, HelpScreen, InvokeScreen, JsonScreen, RecordScreen,
-    TypeToConfirmScreen,
-)
+from .screens import DataChanged
 from .table import LiveTable
+from .navigation import ALIASES, Navigation
 from .theming import DEFAULT_THEME, FALLBACK, discover
-from .widgets import History, bar, coloured, state_text, status_text
+from .verbs import MUTATING, Verbs
+from .views import (
+    COLUMNS, VIEWS, ActivationRows, Rows, Snapshot, Trends, action_rows, container_rows, invoker_rows, overview,
+)
+from .widgets import coloured
 
-VIEWS = ("overview", "actions", "activations", "containers", "invokers")
-ALIASES = {"queues": "overview", "ov": "overview", "act": "activations", "co": "containers",
-           "inv": "invokers", "a": "actions"}
-MUTATING = {"deploy", "invoke", "kill", "remove_container", "delete"}
+__all__ = ["ALIASES", "COLUMNS", "MUTATING", "VIEWS", "Snapshot", "SquallConsole"]
+
 ACTIVATION_LIMIT = 200
+ENTITY_LIMIT = 200  # actions and packages listed per poll
 MAX_BACKOFF_S = 30.0
-
-COLUMNS = {
-    "actions": ("name", "version", "kind", "memory", "timeout", "updated"),
-    "activations": ("time", "action", "status", "duration", "start", "wait", "init", "id"),
-    "containers": ("invoker", "id", "state", "action", "age", "memory", "runs", "activation"),
-    "invokers": ("id", "state", "runtime", "memory", "containers", "queue", "in flight", "ping"),
-}
-
-
-@dataclass
-class Snapshot:
-    status: dict[str, Any]
-    activations: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
-    taken: float = field(default_factory=time.time)
-
 
 _frozen = False
 
@@ -72,10 +56,6 @@ def _freeze_startup_objects() -> None:
         _frozen = True
         gc.collect()
         gc.freeze()
-
-
-def _ms(value: Any) -> str:
-    return f"{value} ms" if isinstance(value, (int, float)) else "-"
 
 
 class SquallCommands(Provider):
@@ -114,7 +94,7 @@ class SquallCommands(Provider):
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
-class SquallConsole(App[None]):
+class SquallConsole(Navigation, Verbs):
     TITLE = "Squall"
     COMMANDS = App.COMMANDS | {SquallCommands}
     CSS = """
@@ -184,17 +164,15 @@ class SquallConsole(App[None]):
         self.last_filter = ""
         self.prompt_mode = ""
         self.refresh_ms: list[float] = []
-        self.queue_history: dict[str, History] = {}
-        self.rate_history = History()
-        self.error_history = History()
-        self._seen: set[str] = set()
+        self.trends = Trends()
         self._last_poll: float | None = None
         self._poll_timer: Timer | None = None
         self.theme_problems: list[str] = []
         self._keymap_keys: dict[str, str] = {}  # binding id -> key, from keymap.toml
         self._rendered: dict[str, Snapshot] = {}  # view -> the snapshot it shows
-        self._record_cells: dict[str, list[Any]] = {}  # activation id -> its row in the Activations view
-        self._record_cells_theme = ""
+        self.rows: dict[str, Rows] = {}  # view -> the rows it shows
+        self.expanded: set[str] = set()  # the packages open in the Actions view
+        self.activation_rows = ActivationRows()
         # No animations: the tab underline alone took 18 frames per view switch, and on a busy
         # machine every frame is time a key waits for.
         self.animation_level = "none"
@@ -241,10 +219,6 @@ class SquallConsole(App[None]):
         self.set_keymap(keymap)
         self._keymap_keys = keymap
 
-    @property
-    def table(self) -> LiveTable:
-        return self.query_one("#views", LiveTable)
-
     def show(self, view: str) -> None:
         if view == self.view:
             return
@@ -270,11 +244,15 @@ class SquallConsole(App[None]):
         if self._poll_timer is not None:
             self._poll_timer.stop()  # a verb's refresh replaces the pending poll rather than adding a chain
         delay = self.refresh_s
+        open_bindings = [p["name"] for p in (self.snapshot.packages if self.snapshot else [])
+                         if p.get("binding") and p["name"] in self.expanded]
         try:
-            status, activations, actions = await asyncio.gather(
+            status, activations, actions, packages, *bound = await asyncio.gather(
                 self.client.system_status(),
                 self.client.list_activations(limit=ACTIVATION_LIMIT),
-                self.client.list_actions(limit=200))
+                self.client.list_actions(limit=ENTITY_LIMIT),
+                self._packages(),
+                *(self._bound_actions(name) for name in open_bindings))
         except ApiError as ex:
             if self.connected is not False:
                 self.notify(f"lost {self.apihost}: {ex}", title="backend unreachable", severity="error")
@@ -287,10 +265,30 @@ class SquallConsole(App[None]):
                 self.notify(f"reconnected to {self.apihost}", title="backend back")
             self.connected = True
             self.failures = 0
-            self.apply(Snapshot(status, activations, actions, self.clock()))
+            self.apply(Snapshot(status, activations, actions, packages, dict(zip(open_bindings, bound)),
+                                self.clock()))
         self.next_try = time.monotonic() + delay
         self.update_topbar()
         self._poll_timer = self.set_timer(delay, self.poll)
+
+    async def _packages(self) -> list[dict[str, Any]]:
+        """The namespace's packages and bindings; none from a backend without packages (404)."""
+        try:
+            return await self.client.list_packages(limit=ENTITY_LIMIT)
+        except ApiError as ex:
+            if ex.status == 404:
+                return []
+            raise
+
+    async def _bound_actions(self, binding: str) -> list[dict[str, Any]] | str:
+        """The actions of the package an open binding is bound to, else why they cannot be read
+        (a binding whose package is gone is no reason to call the backend unreachable)."""
+        try:
+            return await self.client.list_actions(package=binding, limit=ENTITY_LIMIT)
+        except ApiError as ex:
+            if ex.status == 0:
+                raise
+            return f"unavailable: {ex}"[:60]
 
     def apply(self, snapshot: Snapshot) -> None:
         """Render a snapshot into the view on screen (diffed); timed for the refresh benchmark."""
@@ -298,22 +296,12 @@ class SquallConsole(App[None]):
             return  # quitting: the views are being torn down
         started = time.perf_counter()
         previous, self.snapshot = self.snapshot, snapshot
-        self._record_history(previous, snapshot)
+        self.trends.record(previous, snapshot, self.refresh_s)
         self._render_view(self.view, snapshot)  # only the view on screen; another is brought up to date when shown
         self.refresh_ms.append((time.perf_counter() - started) * 1000)
         del self.refresh_ms[:-1000]
         if previous is None:
             _freeze_startup_objects()
-
-    def _record_history(self, previous: Snapshot | None, snapshot: Snapshot) -> None:
-        for topic, depth in snapshot.status.get("queues", {}).items():
-            self.queue_history.setdefault(topic, History()).add(max(0, depth))
-        self.rate_history.add(float(snapshot.status.get("activationsPerSecond", 0)))
-        new = [a for a in snapshot.activations if a["activationId"] not in self._seen]
-        self._seen = {a["activationId"] for a in snapshot.activations}
-        elapsed = max(1e-3, snapshot.taken - previous.taken) if previous else self.refresh_s
-        errors = sum(1 for a in new if a.get("statusCode", 0) != 0) if previous else 0
-        self.error_history.add(errors / elapsed)
 
     # --- rendering ----------------------------------------------------------------------------
 
@@ -323,106 +311,28 @@ class SquallConsole(App[None]):
         self._rendered[view] = s
         with self.batch_update():
             if view == "overview":
-                self._render_overview(s)
+                self.table.set_page("overview", overview(self, s, self.trends))
             else:
                 self._render_table(s, view)
 
-    def _render_overview(self, s: Snapshot) -> None:
-        invokers = Table(title="Invokers", title_justify="left", expand=True, box=None)
-        for column in ("invoker", "state", "memory", "", "prewarm", "warm", "busy", "queue"):
-            invokers.add_column(column)
-        for inv in s.status.get("invokers", []):
-            states = [c["state"] for c in inv["containers"]]
-            invokers.add_row(
-                f"invoker{inv['id']}", state_text(self, inv["state"]), bar(inv["usedMemory"], inv["userMemory"]),
-                f"{inv['usedMemory']}/{inv['userMemory']} MB", str(states.count("prewarm")),
-                str(states.count("warm")), str(states.count("busy")), str(inv["queueDepth"]))
-        if not s.status.get("invokers"):
-            invokers.add_row("no invoker has reported", "", "", "", "", "", "", "")
-
-        queues = Table(title="Queue depth", title_justify="left", expand=True, box=None)
-        for column in ("topic", "depth", "last 2 minutes"):
-            queues.add_column(column)
-        for topic, depth in s.status.get("queues", {}).items():
-            queues.add_row(topic, "?" if depth < 0 else str(depth), self.queue_history[topic].spark(60))
-
-        rates = Table(title="Activations", title_justify="left", expand=True, box=None)
-        for column in ("", "now", "last 2 minutes"):
-            rates.add_column(column)
-        rates.add_row("activations/s", f"{self.rate_history.last:.1f}", self.rate_history.spark(60))
-        rates.add_row(coloured(self, "errors/s", "status-internal-error"), f"{self.error_history.last:.1f}",
-                      self.error_history.spark(60))
-        running = len(s.status.get("running", []))
-        rates.add_row("running", str(running), "")
-
-        busiest = Table(title="Busiest containers", title_justify="left", expand=True, box=None)
-        for column in ("container", "invoker", "action", "state", "runs", "age"):
-            busiest.add_column(column)
-        containers = [(inv["id"], c) for inv in s.status.get("invokers", []) for c in inv["containers"]]
-        for invoker, c in sorted(containers, key=lambda ic: -ic[1].get("activations", 0))[:5]:
-            busiest.add_row(c["id"], f"invoker{invoker}", c["action"] or "-", c["state"], str(c.get("activations", 0)),
-                            humanize.naturaldelta(c["age"]))
-        self.table.set_page("overview", [Padding(Group(invokers, "", queues, "", rates, "", busiest), (0, 1))])
-
-    def _rows(self, view: str, s: Snapshot) -> tuple[dict[str, list[Any]], list[str]]:
-        now = s.taken
-        if view == "actions":
-            rows = {a["name"]: [a["name"], a["version"], a["exec"]["kind"], f"{a['limits']['memory']} MB",
-                                _ms(a["limits"]["timeout"]),
-                                humanize.naturaltime(datetime.fromtimestamp(a["updated"] / 1000),
-                                                     when=datetime.fromtimestamp(now))]
-                    for a in s.actions}
-            return rows, [a["name"] for a in s.actions]
-        if view == "activations":
-            rows = {}
-            order = []
-            for r in s.status.get("running", []):
-                if r["namespace"] != self.namespace and r["subject"] != self.namespace:
-                    continue
-                started = datetime.fromtimestamp(r["accepted"] / 1000)
-                rows[r["activationId"]] = [started.strftime("%H:%M:%S"), r["name"], status_text(self, "running"),
-                                           f"{int(now * 1000 - r['accepted'])} ms", "", "", "", r["activationId"]]
-                order.append(r["activationId"])
-            # A completed activation never changes: its cells are built once (per theme) and handed
-            # over as the same object, which the table takes as unchanged without comparing.
-            if self._record_cells_theme != self.theme:
-                self._record_cells, self._record_cells_theme = {}, self.theme
-            built: dict[str, list[Any]] = {}
-            for a in s.activations:
-                aid = a["activationId"]
-                built[aid] = rows[aid] = self._record_cells.get(aid) or self._record_row(a)
-                order.append(aid)
-            self._record_cells = built
-            return rows, order
-        if view == "containers":
-            rows = {}
-            for inv in s.status.get("invokers", []):
-                for c in inv["containers"]:
-                    rows[c["id"]] = [f"invoker{inv['id']}", c["id"], c["state"], c["action"] or "-",
-                                     humanize.naturaldelta(c["age"]), f"{c['memory']} MB", str(c.get("activations", 0)),
-                                     c.get("activationId") or ""]
-            return rows, list(rows)
-        rows = {}
-        for inv in s.status.get("invokers", []):
-            states = [c["state"] for c in inv["containers"]]
-            rows[str(inv["id"])] = [
-                str(inv["id"]), state_text(self, inv["state"]), inv.get("runtime") or "-",
-                f"{bar(inv['usedMemory'], inv['userMemory'], 10)} {inv['usedMemory']}/{inv['userMemory']} MB",
-                f"{states.count('prewarm')}p {states.count('warm')}w {states.count('busy')}b",
-                "?" if inv["queueDepth"] < 0 else str(inv["queueDepth"]), str(inv.get("inflight", 0)),
-                f"{inv['lastPing']:.1f} s ago"]
-        return rows, list(rows)
-
-    def _record_row(self, a: dict[str, Any]) -> list[Any]:
-        notes = {n["key"]: n["value"] for n in a.get("annotations", [])}
-        status = a.get("response", {}).get("status") or ("success" if a.get("statusCode") == 0 else "error")
-        return [datetime.fromtimestamp(a["start"] / 1000).strftime("%H:%M:%S"), a["name"], status_text(self, status),
-                _ms(a.get("duration")), "cold" if "initTime" in notes else "warm", _ms(notes.get("waitTime")),
-                _ms(notes.get("initTime")), a["activationId"]]
-
     def _render_table(self, s: Snapshot, view: str) -> None:
-        rows, order = self._rows(view, s)
-        self.table.sync(view, rows, order, self.filters.get(view, ""))
+        needle = self.filters.get(view, "")
+        if view == "actions":
+            rows = action_rows(s, self.expanded, needle)
+        elif view == "activations":
+            rows = self.activation_rows.build(self, s, self.namespace)
+        elif view == "containers":
+            rows = container_rows(s)
+        else:
+            rows = invoker_rows(self, s)
+        self.rows[view] = rows
+        self.table.sync(view, rows.cells, rows.order, needle, rows.folds, rows.parents)
+
+    def render_sheet(self, view: str) -> None:
+        if self.snapshot is not None:
+            self._render_table(self.snapshot, view)
+
+    # --- the top bar and the key bar ----------------------------------------------------------
 
     def _update_keys(self) -> None:
         """The key bar: one line of text for this view's verbs. (Textual's Footer rebuilds a widget
@@ -462,34 +372,7 @@ class SquallConsole(App[None]):
             parts.append(Text("  RO ", style="bold reverse"))
         self.query_one("#topbar", Static).update(Text.assemble(*parts), layout=False)  # one line, always
 
-    # --- selection helpers --------------------------------------------------------------------
-
-    def _selected(self, view: str) -> str | None:
-        if self.view != view:
-            return None
-        return self.table.sheets[view].selected_key
-
-    def _selected_container(self) -> dict[str, Any] | None:
-        key = self._selected("containers")
-        if key is None or self.snapshot is None:
-            return None
-        for inv in self.snapshot.status.get("invokers", []):
-            for c in inv["containers"]:
-                if c["id"] == key:
-                    return {**c, "invoker": inv["id"]}
-        return None
-
-    def _running_ids(self) -> set[str]:
-        return {r["activationId"] for r in (self.snapshot.status.get("running", []) if self.snapshot else [])}
-
-    def _kill_target(self) -> str | None:
-        if self.view == "activations":
-            key = self._selected("activations")
-            return key if key in self._running_ids() else None
-        if self.view == "containers":
-            c = self._selected_container()
-            return c.get("activationId") if c and c["state"] == "busy" else None
-        return None
+    # --- which verbs apply here -----------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.readonly and action in MUTATING:
@@ -503,193 +386,6 @@ class SquallConsole(App[None]):
         if action in ("describe", "raw", "logs") and self.view == "overview":
             return None
         return True
-
-    # --- verbs --------------------------------------------------------------------------------
-
-    def action_show(self, view: str) -> None:
-        self.show(view)
-
-    def action_faster(self) -> None:
-        self.refresh_s = max(0.25, self.refresh_s / 2)
-        self.notify(f"refreshing every {self.refresh_s:g} s")
-
-    def action_slower(self) -> None:
-        self.refresh_s = min(30.0, self.refresh_s * 2)
-        self.notify(f"refreshing every {self.refresh_s:g} s")
-
-    def action_help(self) -> None:
-        rows = [(b.key_display or b.key, f"{b.description}  [dim]({b.id})[/dim]") for b in self.BINDINGS
-                if isinstance(b, Binding) and b.id and (not self.readonly or b.id not in MUTATING)]
-        rows += [("ctrl+p", "command palette: every verb and view"), (":ns NAME", "switch namespace"),
-                 ("arrows", "move the selection; left/right show a wide table's other columns"),
-                 ("pgup pgdn", "a screenful up or down; home and end: first and last row")]
-        self.push_screen(HelpScreen(rows))
-
-    def action_jump(self) -> None:
-        self._open_prompt("jump", ":", "")
-
-    def action_filter(self) -> None:
-        self._open_prompt("filter", "/", self.filters.get(self.view) or self.last_filter)
-
-    def _open_prompt(self, mode: str, marker: str, value: str) -> None:
-        prompt = self.query_one("#prompt", Input)
-        self.prompt_mode = mode
-        prompt.placeholder = (f"{marker}overview  {marker}actions  {marker}activations  {marker}containers  "
-                              f"{marker}invokers  {marker}ns NAME" if mode == "jump" else "filter rows (esc clears)")
-        prompt.value = value
-        prompt.add_class("shown")
-        prompt.focus()
-
-    def _close_prompt(self) -> None:
-        prompt = self.query_one("#prompt", Input)
-        prompt.remove_class("shown")
-        self.prompt_mode = ""
-        self.table.focus()
-
-    @on(Input.Changed, "#prompt")
-    def _prompt_changed(self, event: Input.Changed) -> None:
-        if self.prompt_mode == "filter" and self.view != "overview":
-            self.filters[self.view] = event.value
-            if self.snapshot is not None:
-                self._render_table(self.snapshot, self.view)
-
-    @on(Input.Submitted, "#prompt")
-    def _prompt_submitted(self, event: Input.Submitted) -> None:
-        value = event.value.strip().lstrip(":")
-        if self.prompt_mode == "filter":
-            self.last_filter = value or self.last_filter
-        elif value.startswith("ns "):
-            self.namespace = value[3:].strip()
-            self.client.namespace = self.namespace
-            self.snapshot = None
-            self.poll()
-        elif value:
-            view = ALIASES.get(value, value)
-            if view in VIEWS:
-                self.show(view)
-            else:
-                self.notify(f"no view named {value}", severity="warning")
-        self._close_prompt()
-
-    def action_back(self) -> None:
-        if self.prompt_mode:
-            if self.prompt_mode == "filter":
-                self.filters.pop(self.view, None)
-                if self.snapshot is not None:
-                    self._render_table(self.snapshot, self.view)
-            self._close_prompt()
-        elif self.filters.get(self.view):
-            self.filters.pop(self.view)
-            if self.snapshot is not None:
-                self._render_table(self.snapshot, self.view)
-
-    def action_describe(self) -> None:
-        if self.view == "actions" and (name := self._selected("actions")):
-            self.push_screen(ActionScreen(self.client, name))
-        elif self.view == "activations" and (aid := self._selected("activations")):
-            if aid in self._running_ids():
-                self.notify("still running: its record is stored when it completes")
-            else:
-                self.push_screen(RecordScreen(self.client, aid))
-        elif self.view in ("containers", "invokers"):
-            self.action_raw()
-
-    action_logs = action_describe
-
-    def action_raw(self) -> None:
-        if self.snapshot is None:
-            return
-        if self.view == "containers" and (c := self._selected_container()):
-            self.push_screen(JsonScreen(f"Container {c['id']}", c))
-        elif self.view == "invokers" and (key := self._selected("invokers")):
-            inv = next(i for i in self.snapshot.status["invokers"] if str(i["id"]) == key)
-            self.push_screen(JsonScreen(f"invoker{key}", inv))
-        elif self.view == "actions" and (name := self._selected("actions")):
-            self.push_screen(JsonScreen(f"Action {name}",
-                                        next(a for a in self.snapshot.actions if a["name"] == name)))
-        elif self.view == "activations" and (aid := self._selected("activations")):
-            self.push_screen(RecordScreen(self.client, aid))
-
-    def action_deploy(self) -> None:
-        self.push_screen(DeployScreen(self._selected("actions") or ""), self._deployed)
-
-    def _deployed(self, form: dict[str, Any] | None) -> None:
-        if form is not None:
-            self._put_action(form["name"], form["body"])
-
-    @work(group="verbs")
-    async def _put_action(self, name: str, body: dict[str, Any]) -> None:
-        try:
-            doc = await self.client.put_action(name, body, overwrite=True)
-        except ApiError as ex:
-            self.notify(str(ex), title=f"could not deploy {name}", severity="error")
-            return
-        self.notify(f"{name} is at version {doc['version']}", title="deployed")
-        self.poll()
-
-    def action_invoke(self) -> None:
-        name = self._selected("actions")
-        if name is None:
-            self.notify("select an action in the Actions view to invoke it", severity="warning")
-            return
-        self.push_screen(InvokeScreen(self.client, name))
-
-    def action_kill(self) -> None:
-        target = self._kill_target()
-        if target is None:
-            self.notify("select a running activation (Activations) or a busy container (Containers)",
-                        severity="warning")
-            return
-        self.push_screen(ConfirmScreen("Kill activation?", f"Activation [b]{target}[/b] will be stopped and "
-                                       "its container destroyed.", "Kill"),
-                         partial(self._confirmed_kill, target))
-
-    def _confirmed_kill(self, target: str, yes: bool | None) -> None:
-        if yes:
-            self._call("kill", target, self.client.cancel_activation(target), f"killed activation {target}")
-
-    def action_remove_container(self) -> None:
-        c = self._selected_container()
-        if c is None:
-            self.notify("select a container in the Containers view", severity="warning")
-            return
-        detail = (f"Container [b]{c['id']}[/b] on invoker{c['invoker']} ({c['state']}, {c['action'] or 'no action'}) "
-                  "will be destroyed" + (f"; its running activation {c['activationId']} ends." if c["state"] == "busy"
-                                         else "."))
-        self.push_screen(ConfirmScreen("Remove container?", detail, "Remove"),
-                         partial(self._confirmed_remove, c["id"]))
-
-    def _confirmed_remove(self, container_id: str, yes: bool | None) -> None:
-        if yes:
-            self._call("remove", container_id, self.client.remove_container(container_id),
-                       f"removed container {container_id}")
-
-    def action_delete(self) -> None:
-        name = self._selected("actions")
-        if name is None:
-            self.notify("select an action in the Actions view", severity="warning")
-            return
-        self.push_screen(TypeToConfirmScreen(f"Delete action /{self.namespace}/{name}?", name, "Delete"),
-                         partial(self._confirmed_delete, name))
-
-    def _confirmed_delete(self, name: str, yes: bool | None) -> None:
-        if yes:
-            self._call("delete", name, self.client.delete_action(name), f"deleted action {name}")
-
-    @work(group="verbs")
-    async def _call(self, verb: str, target: str, request: Any, done: str) -> None:
-        try:
-            await request
-        except ApiError as ex:
-            self.notify(str(ex), title=f"could not {verb} {target}", severity="error")
-            return
-        self.notify(done, title=verb)
-        self.poll()
-
-    @on(LiveTable.RowSelected)
-    def _row_selected(self) -> None:
-        """enter on a row describes it (the focused table's own enter binding would swallow `d,enter`)."""
-        self.action_describe()
 
     @on(DataChanged)
     def _data_changed(self) -> None:

@@ -1,8 +1,10 @@
 """`squall demo --screenshots DIR`: a scripted scenario on an embedded backend, photographed.
 
-It deploys sample actions, runs a bounded load, makes one activation fail and kills a running one,
+It deploys sample actions (among them a package with a web action, a binding to it and a sequence
+of two of its actions), runs a bounded load, makes one activation fail and kills a running one,
 then drives the console headless through every view and saves an SVG of each (for the README and
-for demos). Everything on the screenshots is what the real backend did during the run.
+for demos); the Actions view is photographed with the package open. Everything on the screenshots
+is what the real backend did during the run.
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ SAMPLES = {
               "    return {'pages': 42}\n",
     "crasher": "import os\ndef main(args):\n    print('about to fall over')\n    os._exit(3)\n",
 }
+#: The package `imaging`: its actions, a binding `img` to it, and the sequence `publish` of both.
+PACKAGED = {
+    "thumbnail": "import time\ndef main(args):\n    time.sleep(0.02 * args.get('size', 1))\n"
+                 "    return {'width': 64 * args.get('size', 1), 'image': args.get('image', 'cat.png')}\n",
+    "watermark": "def main(args):\n    return {**args, 'watermark': 'squall'}\n",
+}
+PUBLISH = ["/guest/imaging/thumbnail", "/guest/imaging/watermark"]
+#: What `wsk action create --web true` annotates.
+WEB = [{"key": "web-export", "value": True}, {"key": "raw-http", "value": False}, {"key": "final", "value": True}]
 VIEWS = ("overview", "actions", "activations", "containers", "invokers")
 
 
@@ -42,6 +53,13 @@ async def scenario(admin: AsyncApiClient, client: AsyncApiClient, load: int, see
         await client.put_action(name, {"exec": {"kind": "python:3", "code": code},
                                        "limits": {"timeout": 120_000 if name == "report" else 10_000}},
                                 overwrite=True)
+    await client.put_package("imaging", {}, overwrite=True)
+    for name, code in PACKAGED.items():
+        await client.put_action(f"imaging/{name}", {"exec": {"kind": "python:3", "code": code},
+                                                    "annotations": WEB if name == "thumbnail" else []},
+                                overwrite=True)
+    await client.put_package("img", {"binding": {"namespace": "guest", "name": "imaging"}}, overwrite=True)
+    await client.put_action("publish", {"exec": {"kind": "sequence", "components": PUBLISH}}, overwrite=True)
     calls: list[Any] = []
     for i in range(load):
         name = rng.choice(["hello", "hello", "resize", "checkout"])
@@ -53,6 +71,8 @@ async def scenario(admin: AsyncApiClient, client: AsyncApiClient, load: int, see
             calls = []
             await asyncio.sleep(rng.uniform(0.0, 0.4))
     await asyncio.gather(*calls)
+    for size in (1, 3):  # the sequence, its components under it in the Activations view
+        await client.invoke("publish", {"image": f"cat{size}.png", "size": size}, blocking=True)
     await client.invoke("crasher", blocking=True)  # one that fails
     doomed = (await client.invoke("report")).id  # one to kill
     keep = (await client.invoke("report")).id  # one left running for the screenshots
@@ -93,9 +113,13 @@ async def run_demo(args: argparse.Namespace) -> list[Path]:
             await pilot.pause(1.5)
             for key, view in enumerate(VIEWS, start=1):
                 await pilot.press(str(key))
+                if view == "actions":
+                    await select(pilot, app, "imaging/")
+                    await pilot.press("enter")  # the package open, its actions under it
                 await pilot.pause(1.2)  # at least two polls: the view shows live data, not a first frame
                 written.append(Path(app.save_screenshot(filename=f"{view}.svg", path=str(out))))
             await pilot.press("2")
+            await select(pilot, app, "hello")
             await pilot.pause(0.3)
             await pilot.press("i")
             await pilot.pause(0.5)
@@ -110,6 +134,19 @@ async def run_demo(args: argparse.Namespace) -> list[Path]:
         if not args.home:
             shutil.rmtree(home, ignore_errors=True)
     return written
+
+
+async def select(pilot: Any, app: Any, key: str) -> None:
+    """Move the Actions view's cursor onto row `key` with the arrow keys, as an operator would."""
+    sheet = app.table.sheets["actions"]
+    for _ in range(60):
+        if key not in sheet.index:
+            await pilot.pause(0.2)  # not listed yet: the next poll
+            continue
+        if sheet.selected_key == key:
+            return
+        await pilot.press("down" if sheet.cursor < sheet.index[key] else "up")
+    print(f"demo: could not select {key} in the Actions view", file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:

@@ -5,6 +5,7 @@ Every backend call runs in a worker; handlers only post results back, so the scr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -22,7 +23,9 @@ from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Log, Select, Static, TextArea
 
 from .cli import CliError, read_exec
+from .cli.web import action_url
 from .client import ApiError, AsyncApiClient
+from .views import SEQUENCE, action_path, notes, web_mark
 from .widgets import status_text
 
 
@@ -236,7 +239,8 @@ class InvokeScreen(ModalScreen[None]):
 
 
 class RecordScreen(ModalScreen[None]):
-    """An activation: its summary, logs and result (`l` logs, `y` raw JSON)."""
+    """An activation: its summary, logs and result (`l` logs, `y` raw JSON); a sequence's, its
+    components' activations with their status instead of logs."""
 
     BINDINGS = [Binding("escape", "dismiss", "Back", id="record.back"),
                 Binding("y", "raw", "Raw JSON", id="record.raw")]
@@ -250,7 +254,7 @@ class RecordScreen(ModalScreen[None]):
         with Vertical(classes="box wide tall"):
             yield Label(f"Activation {self.activation_id}", classes="title")
             yield Static("loading…", id="summary")
-            yield Label("Logs")
+            yield Label("Logs", id="logs-title")
             yield Log(id="logs", max_lines=10_000, classes="logs")
             yield Label("Result")
             yield VerticalScroll(Static("", id="result"), classes="result")
@@ -266,21 +270,40 @@ class RecordScreen(ModalScreen[None]):
             self.query_one("#summary", Static).update(Text(f"error: {ex}", style="bold red"))
             return
         self.record = record
-        annotations = {a["key"]: a["value"] for a in record.get("annotations", [])}
+        annotations = notes(record)
         status = record["response"]["status"]
-        start = "cold" if "initTime" in annotations else "warm"
+        sequence = annotations.get("kind") == SEQUENCE
+        start = f"sequence of {len(record.get('logs') or [])}" if sequence else \
+            "cold" if "initTime" in annotations else "warm"
+        what = action_path(record, annotations)
+        where = what if what.startswith("/") else f"{record['namespace']}/{what}"
         self.query_one("#summary", Static).update(Text.assemble(
-            status_text(self.app, status),
-            f"   {record['namespace']}/{record['name']}:{record['version']}   {record['duration']} ms   {start}"
+            status_text(self.app, status), f"   {where}:{record['version']}   {record['duration']} ms   {start}"
             f"   wait {annotations.get('waitTime', '-')} ms   init {annotations.get('initTime', '-')} ms"))
-        log = self.query_one("#logs", Log)
-        log.write_lines(record.get("logs") or ["(no logs)"])
         self.query_one("#result", Static).update(
             Syntax(json.dumps(record["response"].get("result"), indent=2, ensure_ascii=False), "json"))
+        log = self.query_one("#logs", Log)
+        if not sequence:
+            log.write_lines(record.get("logs") or ["(no logs)"])
+            return
+        # A sequence's logs are its components' activation ids, in the order they ran.
+        self.query_one("#logs-title", Label).update("Components, in the order they ran")
+        ids = [str(i) for i in record.get("logs") or []]
+        components = await asyncio.gather(*(self.client.get_activation(i) for i in ids), return_exceptions=True)
+        log.write_lines([component_line(n, aid, c) for n, (aid, c) in enumerate(zip(ids, components), start=1)]
+                        or ["(no component ran)"])
 
     def action_raw(self) -> None:
         if self.record is not None:
             self.app.push_screen(JsonScreen(f"Activation {self.activation_id}", self.record))
+
+
+def component_line(n: int, activation_id: str, record: dict[str, Any] | BaseException) -> str:
+    """One component of a sequence's record: its place, id, action, status and duration."""
+    if not isinstance(record, dict):
+        return f"{n:>2}. {activation_id}  ({record})"
+    return (f"{n:>2}. {activation_id}  {action_path(record, notes(record))}  {record['response']['status']}  "
+            f"{record.get('duration', '-')} ms")
 
 
 class JsonScreen(ModalScreen[None]):
@@ -298,7 +321,8 @@ class JsonScreen(ModalScreen[None]):
 
 
 class ActionScreen(ModalScreen[None]):
-    """An action: its description and its code (`y` raw JSON)."""
+    """An action: its description (with its URL if it is a web action) and its code, or a
+    sequence's components (`y` raw JSON)."""
 
     BINDINGS = [Binding("escape", "dismiss", "Back", id="action.back"),
                 Binding("y", "raw", "Raw JSON", id="action.raw")]
@@ -325,13 +349,24 @@ class ActionScreen(ModalScreen[None]):
             self.query_one("#describe", Static).update(Text(f"error: {ex}", style="bold red"))
             return
         self.doc = doc
-        limits = doc["limits"]
-        params = ", ".join(f"{p['key']}={json.dumps(p['value'])}" for p in doc.get("parameters", [])) or "none"
-        self.query_one("#describe", Static).update(
-            f"/{doc['namespace']}/{doc['name']}  version {doc['version']}  kind {doc['exec']['kind']}"
-            f"  main {doc['exec'].get('main', 'main')}\nmemory {limits['memory']} MB  timeout {limits['timeout']} ms"
-            f"  logs {limits['logs']} MB  concurrency {limits['concurrency']}\nparameters: {params}")
-        code = "(a zip archive)" if doc["exec"].get("binary") else doc["exec"].get("code", "")
+        exec_, limits = doc["exec"], doc["limits"]
+        sequence = exec_["kind"] == SEQUENCE
+        params = ", ".join(f"{p['key']}={json.dumps(p['value'])}" for p in doc.get("parameters", [])
+                           if not (sequence and p["key"] == "_actions")) or "none"  # _actions: the components
+        lines = [f"/{doc['namespace']}/{doc['name']}  version {doc['version']}  kind {exec_['kind']}"
+                 + ("" if sequence else f"  main {exec_.get('main', 'main')}"),
+                 f"memory {limits['memory']} MB  timeout {limits['timeout']} ms  logs {limits['logs']} MB"
+                 f"  concurrency {limits['concurrency']}", f"parameters: {params}"]
+        if mark := web_mark(doc):
+            raw = " (raw HTTP)" if mark == "web raw" else ""
+            lines.append(f"web action{raw}: {action_url(self.client.apihost, doc)}")
+        self.query_one("#describe", Static).update(Text("\n".join(lines)))
+        if sequence:
+            components = exec_.get("components") or []
+            self.query_one("#code", Static).update(Text("\n".join(
+                ["components, in the order they run:"] + [f"{n:>3}. {c}" for n, c in enumerate(components, 1)])))
+            return
+        code = "(a zip archive)" if exec_.get("binary") else exec_.get("code", "")
         self.query_one("#code", Static).update(Syntax(code, "python", line_numbers=True))
 
     def action_raw(self) -> None:

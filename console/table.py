@@ -10,16 +10,18 @@ widget, so a view switch mostly crops strips it already has.
 The selection follows its row's key, not its position: in a live log new rows arrive above it, and an
 operator about to kill an activation must not find another one selected. Only a cursor on the first
 row stays there, so that an untouched log shows what is new.
+
+A row can be a fold (a package of actions, say): enter, space or right opens it, left closes it (or,
+inside one, goes to its row). The table only asks (FoldToggled); whoever syncs the rows opens it.
+The rows themselves, the cursor and the folds are kept in a Sheet (console/sheet.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from rich.console import Group, RenderableType
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -28,123 +30,11 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-PADDING = 1  # blank cells either side of each column
+from .sheet import NO_SHEET, PADDING, Look, Page, Sheet, highlighted
+
+__all__ = ["LiveTable", "Page", "Sheet", "highlighted"]
+
 CURSOR, EVEN, ODD = 0, 1, 2  # how a row is drawn
-Look = tuple[Style, Style | None]  # the style beneath a row's cells, and the one over them
-
-
-def highlighted(cell: Text, needle: str) -> Text:
-    """The cell with the filter's matches highlighted (case-insensitive)."""
-    if not needle or needle not in cell.plain.lower():
-        return cell
-    text = cell.copy()
-    text.highlight_words([needle], style="reverse", case_sensitive=False)
-    return text
-
-
-def _same(old: Sequence[Text], new: Sequence[Text]) -> bool:
-    return len(old) == len(new) and all(
-        a.plain == b.plain and a.style == b.style and a.spans == b.spans for a, b in zip(old, new))
-
-
-@dataclass(eq=False)
-class Sheet:
-    """One table: its rows by key in order, the cursor, and each row drawn in each look."""
-
-    columns: list[str]
-    keys: list[str] = field(default_factory=list)
-    index: dict[str, int] = field(default_factory=dict)
-    rows: dict[str, tuple[Text, ...]] = field(default_factory=dict)
-    given: dict[str, Sequence[Text | str]] = field(default_factory=dict)  # the cells object last given
-    needle: str = ""
-    widths: list[int] = field(default_factory=list)
-    cursor: int = 0
-    scroll_y: int = 0  # kept while another sheet is shown
-    strips: dict[str, dict[Look, Strip]] = field(default_factory=dict)
-    header: Strip | None = None
-
-    def __post_init__(self) -> None:
-        self.widths = [len(c) for c in self.columns]
-
-    @property
-    def row_count(self) -> int:
-        return len(self.keys)
-
-    @property
-    def selected_key(self) -> str | None:
-        return self.keys[self.cursor] if self.keys else None
-
-    def cell(self, key: str, column: str) -> Text:
-        return self.rows[key][self.columns.index(column)]
-
-    def index_of(self, key: str) -> int:
-        return self.index[key]
-
-    def width(self) -> int:
-        return sum(self.widths) + 2 * PADDING * len(self.widths)
-
-    def sync(self, rows: Mapping[str, Sequence[Text | str]], order: Sequence[str] | None, needle: str) -> bool:
-        """Take `rows` in `order`, those matching `needle` only; True if anything shown changed.
-        A row given as the same cells object as last time is taken as unchanged without a look."""
-        needle = needle.lower()
-        if needle != self.needle:
-            self.given.clear()
-            self.needle = needle
-        # At the top the cursor stays there, like tail -f; anywhere else it stays on its row.
-        selected = self.selected_key if self.cursor > 0 else None
-        fresh: dict[str, tuple[Text, ...]] = {}
-        given: dict[str, Sequence[Text | str]] = {}
-        for key in (order if order is not None else rows):
-            cells = rows.get(key)
-            if cells is None or key in given:
-                continue
-            old = self.rows.get(key)
-            if old is not None and self.given.get(key) is cells:
-                fresh[key], given[key] = old, cells
-                continue
-            texts = tuple(c if isinstance(c, Text) else Text(str(c)) for c in cells)
-            if needle:
-                if not any(needle in c.plain.lower() for c in texts):
-                    continue
-                texts = tuple(highlighted(c, needle) for c in texts)
-            if old is not None and _same(old, texts):
-                texts = old  # unchanged: its strips stay
-            else:
-                self.strips.pop(key, None)
-            fresh[key], given[key] = texts, cells
-        for key in self.rows.keys() - fresh.keys():
-            self.strips.pop(key, None)
-        keys = list(fresh)
-        changed = keys != self.keys or any(self.rows.get(k) is not v for k, v in fresh.items())
-        self.rows, self.given, self.keys = fresh, given, keys
-        self.index = {k: i for i, k in enumerate(keys)}
-        widths = [len(c) for c in self.columns]
-        for cells in fresh.values():
-            for i, text in enumerate(cells[:len(widths)]):
-                if text.cell_len > widths[i]:
-                    widths[i] = text.cell_len
-        if widths != self.widths:
-            self.widths = widths
-            self.strips.clear()
-            self.header = None
-            changed = True
-        if selected in self.index:
-            self.cursor = self.index[selected]
-        self.cursor = max(0, min(self.cursor, len(keys) - 1))
-        return changed
-
-
-@dataclass(eq=False)
-class Page:
-    """Rich renderables one under the other, drawn to the widget's width: a view without rows."""
-
-    renderables: list[RenderableType] = field(default_factory=list)
-    lines: list[Strip] | None = None  # drawn for `width`
-    width: int = 0
-    scroll_y: int = 0
-
-
-_NO_SHEET = Sheet([])
 
 
 class LiveTable(ScrollView, can_focus=True):
@@ -158,8 +48,9 @@ class LiveTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "cursor(-1_000_000_000)", "Top", show=False),
         Binding("end", "cursor(1_000_000_000)", "Bottom", show=False),
-        Binding("left", "sideways(-8)", "Left", show=False),
-        Binding("right", "sideways(8)", "Right", show=False),
+        Binding("left", "left", "Left", show=False),
+        Binding("right", "right", "Right", show=False),
+        Binding("space", "fold", "Open or close", show=False),
         Binding("enter", "select", "Select", show=False),
     ]
     COMPONENT_CLASSES = {"live-table--header", "live-table--cursor", "live-table--even-row"}
@@ -201,6 +92,17 @@ class LiveTable(ScrollView, can_focus=True):
         def control(self) -> LiveTable:
             return self.table
 
+    class FoldToggled(Message):
+        """A fold row asked to open (`open`) or close (enter, space, right, left)."""
+
+        def __init__(self, table: LiveTable, sheet: str, key: str, open: bool) -> None:
+            super().__init__()
+            self.table, self.sheet, self.key, self.open = table, sheet, key, open
+
+        @property
+        def control(self) -> LiveTable:
+            return self.table
+
     def __init__(self, sheets: Mapping[str, Sequence[str]], pages: Sequence[str] = (), *,
                  id: str | None = None) -> None:
         """`sheets`: each sheet's name and its columns; `pages`: the pages' names. The first page
@@ -214,7 +116,7 @@ class LiveTable(ScrollView, can_focus=True):
     @property
     def sheet(self) -> Sheet:
         """The sheet shown; an empty one while a page is shown."""
-        return self.sheets.get(self.shown) or _NO_SHEET
+        return self.sheets.get(self.shown) or NO_SHEET
 
     @property
     def page(self) -> Page | None:
@@ -223,11 +125,13 @@ class LiveTable(ScrollView, can_focus=True):
     # --- data ---------------------------------------------------------------------------------
 
     def sync(self, name: str, rows: Mapping[str, Sequence[Text | str]], order: Sequence[str] | None = None,
-             needle: str = "") -> None:
+             needle: str = "", folds: Mapping[str, bool] | None = None,
+             parents: Mapping[str, str] | None = None) -> None:
         """Sheet `name` shows `rows` (key -> cells) in `order` (default: the mapping's), those
-        matching `needle` only. Only rows whose cells changed are drawn again."""
+        matching `needle` only; `folds` and `parents` as in Sheet. Only rows whose cells changed
+        are drawn again."""
         sheet = self.sheets[name]
-        if sheet.sync(rows, order, needle) and name == self.shown:
+        if sheet.sync(rows, order, needle, folds, parents) and name == self.shown:
             self._resize_virtual()
             self._scroll_to_cursor()
             self.refresh()
@@ -285,7 +189,34 @@ class LiveTable(ScrollView, can_focus=True):
 
     def action_select(self) -> None:
         if (key := self.selected_key) is not None:
-            self.post_message(self.RowSelected(self, self.shown, key))
+            if key in self.sheet.folds:
+                self.action_fold()
+            else:
+                self.post_message(self.RowSelected(self, self.shown, key))
+
+    def action_fold(self) -> None:
+        """Open or close the fold selected."""
+        key = self.selected_key
+        if key is not None and key in self.sheet.folds:
+            self.post_message(self.FoldToggled(self, self.shown, key, not self.sheet.folds[key]))
+
+    def action_right(self) -> None:
+        """Open the fold selected; elsewhere, see the columns further right."""
+        key, sheet = self.selected_key, self.sheet
+        if key is not None and sheet.folds.get(key) is False:
+            self.post_message(self.FoldToggled(self, self.shown, key, True))
+        else:
+            self.action_sideways(8)
+
+    def action_left(self) -> None:
+        """Close the fold selected; inside one, go to its row; elsewhere, see the columns to the left."""
+        key, sheet = self.selected_key, self.sheet
+        if key is not None and sheet.folds.get(key):
+            self.post_message(self.FoldToggled(self, self.shown, key, False))
+        elif key is not None and (parent := sheet.parents.get(key)) in sheet.index:
+            self.move_cursor(sheet.index[parent])
+        else:
+            self.action_sideways(-8)
 
     def on_click(self, event: events.Click) -> None:
         row = int(self.scroll_y) + event.y - 1

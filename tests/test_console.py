@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Log, Static, TextArea
+from textual.widgets import Button, Input, Label, Log, Static, TextArea
 
 from conftest import Server, deploy, free_port, running
 from console import theming
@@ -340,6 +340,154 @@ async def test_describe_action_and_activation(make_app, guest: httpx.Client) -> 
         assert isinstance(app.screen, RecordScreen)
 
 
+def package(client: httpx.Client, name: str, **body: Any) -> None:
+    r = client.put(f"/api/v1/namespaces/_/packages/{name}", params={"overwrite": "true"}, json=body)
+    assert r.status_code == 200, r.text
+
+
+async def test_a_package_opens_to_show_its_actions_and_a_binding_what_it_is_bound_to(
+        make_app, guest: httpx.Client) -> None:
+    package(guest, "con-pkg")
+    deploy(guest, "con-pkg/first", ECHO)
+    deploy(guest, "con-pkg/second", ECHO)
+    package(guest, "con-bound", binding={"namespace": "guest", "name": "con-pkg"})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await select(pilot, "actions", "con-pkg/")
+        assert cell(app, "actions", "con-pkg/", "name") == "▸ con-pkg/"
+        assert cell(app, "actions", "con-pkg/", "kind") == "package · 2 actions"
+        assert "con-pkg/first" not in row_keys(app, "actions")  # closed: its actions are not rows
+
+        # enter opens it: its actions, indented, right under it; the selection stays on it.
+        await pilot.press("enter")
+        assert not isinstance(app.screen, ActionScreen)
+        keys = row_keys(app, "actions")
+        at = keys.index("con-pkg/")
+        assert sorted(keys[at + 1:at + 3]) == ["con-pkg/first", "con-pkg/second"]
+        assert cell(app, "actions", "con-pkg/", "name") == "▾ con-pkg/"
+        assert cell(app, "actions", "con-pkg/first", "name") == "  con-pkg/first"
+        assert app._selected("actions") == "con-pkg/"
+        await pilot.pause(0.7)  # polls later, it stays open
+        assert "con-pkg/first" in row_keys(app, "actions")
+
+        # d on one of its actions describes that action; left goes back to the package, left closes it.
+        await select(pilot, "actions", "con-pkg/second")
+        await pilot.press("d")
+        screen = app.screen
+        assert isinstance(screen, ActionScreen)
+        await until(pilot, lambda: "/guest/con-pkg/second" in plain(screen.query_one("#describe", Static)),
+                    "the packaged action's description")
+        await pilot.press("escape", "left")
+        assert app._selected("actions") == "con-pkg/"
+        await pilot.press("left")
+        assert "con-pkg/first" not in row_keys(app, "actions")
+        await pilot.press("space")  # space opens and closes too
+        assert "con-pkg/first" in row_keys(app, "actions")
+        await pilot.press("space")
+        assert "con-pkg/first" not in row_keys(app, "actions")
+
+        # Invoke and delete want an action, not a package.
+        await pilot.press("i")
+        assert app.screen is app.screen_stack[0]
+
+        # A binding says what it is bound to; right opens it with the bound package's actions.
+        await select(pilot, "actions", "con-bound/")
+        assert cell(app, "actions", "con-bound/", "kind") == "binding → /guest/con-pkg"
+        await pilot.press("right")
+        await until(pilot, lambda: "con-bound/first" in row_keys(app, "actions"), "the binding's actions")
+        assert "2 actions" in cell(app, "actions", "con-bound/", "kind")
+        keys = row_keys(app, "actions")
+        assert sorted(keys[keys.index("con-bound/") + 1:][:2]) == ["con-bound/first", "con-bound/second"]
+
+
+async def test_describe_shows_a_sequences_components_and_a_web_actions_url(
+        make_app, guest: httpx.Client, backend: Server) -> None:
+    package(guest, "con-webpkg")
+    deploy(guest, "con-webpkg/page", ECHO, annotations=[{"key": "web-export", "value": True}])
+    deploy(guest, "con-web", ECHO, annotations=[{"key": "web-export", "value": True}])
+    deploy(guest, "con-step", ECHO)
+    r = guest.put("/api/v1/namespaces/_/actions/con-seq", params={"overwrite": "true"},
+                  json={"exec": {"kind": "sequence", "components": ["/guest/con-step", "/guest/con-webpkg/page"]}})
+    assert r.status_code == 200, r.text
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await select(pilot, "actions", "con-seq")
+        assert cell(app, "actions", "con-seq", "kind") == "sequence"
+        assert cell(app, "actions", "con-web", "web") == "web"
+        assert cell(app, "actions", "con-step", "web") == ""
+
+        # d on the sequence: its components, in order, where an action shows its code.
+        await pilot.press("d")
+        screen = app.screen
+        assert isinstance(screen, ActionScreen)
+        await until(pilot, lambda: plain(screen.query_one("#code", Static)), "the components")
+        components = plain(screen.query_one("#code", Static))
+        assert components.index("1. /guest/con-step") < components.index("2. /guest/con-webpkg/page")
+        assert "kind sequence" in plain(screen.query_one("#describe", Static))
+        await pilot.press("escape")
+
+        # d on a web action: its URL.
+        await select(pilot, "actions", "con-web")
+        await pilot.press("d")
+        screen = app.screen
+        await until(pilot, lambda: "web action" in plain(screen.query_one("#describe", Static)), "the URL")
+        url = f"{backend.apihost}/api/v1/web/guest/default/con-web"
+        assert url in plain(screen.query_one("#describe", Static))
+        await pilot.press("escape")
+
+        # ... and of one in a package, whose URL names the package.
+        await select(pilot, "actions", "con-webpkg/")
+        await pilot.press("enter")
+        await select(pilot, "actions", "con-webpkg/page")
+        assert cell(app, "actions", "con-webpkg/page", "web") == "web"
+        await pilot.press("d")
+        screen = app.screen
+        await until(pilot, lambda: "web action" in plain(screen.query_one("#describe", Static)), "the URL")
+        assert f"{backend.apihost}/api/v1/web/guest/con-webpkg/page" in plain(screen.query_one("#describe", Static))
+    assert httpx.get(url + ".json", params={"name": "web"}).json() == {"greeting": "Hello web"}
+
+
+async def test_a_sequence_activation_shows_its_components_under_it(make_app, guest: httpx.Client) -> None:
+    package(guest, "con-seqpkg")
+    deploy(guest, "con-first", ECHO)
+    deploy(guest, "con-seqpkg/again", ECHO)
+    r = guest.put("/api/v1/namespaces/_/actions/con-twice", params={"overwrite": "true"},
+                  json={"exec": {"kind": "sequence", "components": ["/guest/con-first", "/guest/con-seqpkg/again"]}})
+    assert r.status_code == 200, r.text
+    r = guest.post("/api/v1/namespaces/_/actions/con-twice", params={"blocking": "true"}, json={"name": "seq"})
+    assert r.status_code == 200, r.text
+    sequence_id, (first, again) = r.json()["activationId"], r.json()["logs"]
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await until(pilot, lambda: {sequence_id, first, again} <= set(row_keys(app, "activations")),
+                    "the sequence and its components")
+        keys = row_keys(app, "activations")
+        at = keys.index(sequence_id)
+        assert keys[at + 1:at + 3] == [first, again]  # under it, in the order they ran
+        assert cell(app, "activations", sequence_id, "action") == "con-twice"
+        assert cell(app, "activations", sequence_id, "start") == "sequence (2)"
+        assert cell(app, "activations", first, "action") == "├ con-first"
+        assert cell(app, "activations", again, "action") == "└ con-seqpkg/again"
+
+        # enter on the sequence: its record lists its components' activations with their status.
+        await select(pilot, "activations", sequence_id)
+        await pilot.press("enter")
+        record = app.screen
+        assert isinstance(record, RecordScreen)
+        log = record.query_one("#logs", Log)
+        await until(pilot, lambda: len(log.lines) == 2, "the components")
+        assert first in log.lines[0] and "con-first" in log.lines[0] and "success" in log.lines[0]
+        assert again in log.lines[1] and "con-seqpkg/again" in log.lines[1] and "success" in log.lines[1]
+        assert "Components" in str(record.query_one("#logs-title", Label).content)
+        assert plain(record.query_one("#summary", Static)).startswith("success")
+        assert "sequence of 2" in plain(record.query_one("#summary", Static))
+        # The result is the last component's, which got the first one's result (no name in it).
+        assert json.loads(plain(record.query_one("#result", Static))) == {"greeting": "Hello stranger"}
+
+
 async def test_kill_asks_first_with_cancel_focused_then_cancels_the_activation(
         make_app, guest: httpx.Client, admin: httpx.Client) -> None:
     deploy(guest, "con-sleeper", SLEEPER)
@@ -589,6 +737,73 @@ async def test_unreachable_backend_is_said_and_retried_with_backoff(make_app) ->
         await pilot.press("2")
         assert table(app, "actions").row_count == 0
         assert "unreachable" in topbar(app)
+
+
+def _record(aid: str, name: str, start: int, cause: str | None = None, sequence: bool = False) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "activationId": aid, "name": name, "namespace": "guest", "start": start, "duration": 1,
+        "annotations": [{"key": "path", "value": f"guest/{name}"},
+                        {"key": "kind", "value": "sequence" if sequence else "python:3"}],
+        "statusCode": 0, "response": {"status": "success", "statusCode": 0, "success": True}}
+    if cause is not None:
+        record["cause"] = cause
+    return record
+
+
+def test_activation_rows_nest_sequences_in_sequences_and_keep_unchanged_cells() -> None:
+    from types import SimpleNamespace
+
+    from console.views import ActivationRows, Snapshot
+
+    app: Any = SimpleNamespace(theme="t", theme_variables={})
+    outer, a, inner, b, c = (_record("o", "outer", 100, sequence=True), _record("a", "a", 110, "o"),
+                             _record("i", "inner", 120, "o", sequence=True), _record("b", "b", 130, "i"),
+                             _record("c", "c", 140, "i"))
+    other = _record("x", "x", 150)
+    status = {"running": []}
+    rows = ActivationRows()
+
+    # The sequence not listed (still running, or past the window): its components at the top level.
+    built = rows.build(app, Snapshot(status, [other, c, b], []), "guest")
+    assert built.order == ["x", "c", "b"] and built.cells["c"][1] == "c"
+
+    # Listed newest first; shown each sequence first, its components under it in the order they ran.
+    newest_first = [other, c, b, inner, a, outer]
+    built = rows.build(app, Snapshot(status, newest_first, []), "guest")
+    assert built.order == ["x", "o", "a", "i", "b", "c"]
+    names = {key: Text.assemble(built.cells[key][1]).plain for key in built.order}
+    assert names == {"x": "x", "o": "outer", "a": "├ a", "i": "└ inner", "b": "  ├ b", "c": "  └ c"}
+    assert built.cells["o"][4] == "sequence (2)" and built.cells["i"][4] == "sequence (2)"
+    assert built.parents == {"a": "o", "i": "o", "b": "i", "c": "i"}
+    again = rows.build(app, Snapshot(status, newest_first, []), "guest")
+    assert all(again.cells[k] is built.cells[k] for k in built.order)  # the table sees them as unchanged
+
+    # Causes in a circle (never from Squall) still show each record once.
+    loop = [_record("p", "p", 1, "q"), _record("q", "q", 2, "p")]
+    assert sorted(rows.build(app, Snapshot(status, loop, []), "guest").order) == ["p", "q"]
+
+
+async def test_a_backend_without_packages_still_shows_its_actions(clean_home: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/system/status":
+            return httpx.Response(200, json={"invokers": [], "queues": {}, "running": [], "activationsPerSecond": 0})
+        if request.url.path.endswith("/packages"):
+            return httpx.Response(404, json={"error": "The requested resource does not exist.", "code": "x"})
+        if request.url.path.endswith("/actions"):
+            return httpx.Response(200, json=[{"namespace": "guest", "name": "old", "version": "0.0.1",
+                                              "exec": {"kind": "python:3"}, "annotations": [],
+                                              "limits": {"memory": 256, "timeout": 60000}, "updated": 0}])
+        return httpx.Response(200, json=[])
+
+    client = AsyncApiClient("http://squall.test", "user:key", "guest", transport=httpx.MockTransport(handler))
+    app = SquallConsole(client, apihost="http://squall.test", refresh_s=0.3)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            await until(pilot, lambda: row_keys(app, "actions") == ["old"], "the action")
+            assert app.connected and app.failures == 0
+    finally:
+        await client.aclose()
 
 
 # --- keymap and themes ---------------------------------------------------------------------------

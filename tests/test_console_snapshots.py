@@ -38,8 +38,12 @@ def fake_backend(request: httpx.Request) -> httpx.Response:
         "/api/v1/system/status": "status",
         "/api/v1/namespaces/guest/activations": "activations",
         "/api/v1/namespaces/guest/actions": "actions",
+        "/api/v1/namespaces/guest/packages": "packages",
     }
     name = routes.get(request.url.path)
+    if request.method == "GET" and request.url.path == "/api/v1/namespaces/guest/actions/img/":
+        # The binding img is bound to guest/imaging: listing it lists the package's actions.
+        return httpx.Response(200, json=[a for a in fixture("actions") if a["namespace"] == "guest/imaging"])
     if request.method != "GET" or name is None:
         return httpx.Response(404, json={"error": "The requested resource does not exist.", "code": "test"})
     return httpx.Response(200, json=fixture(name))
@@ -64,8 +68,10 @@ def console_app() -> Iterator[SquallConsole]:
     asyncio.run(client.aclose())
 
 
-def show(view_key: str | None) -> Callable[[Pilot[Any]], Awaitable[None]]:
-    """Wait for the fake backend's data, go to a view (by its number key), stop every cursor blinking."""
+def show(view_key: str | None, *keys: str, until: Callable[[SquallConsole], bool] | None = None,
+         then: tuple[str, ...] = ()) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    """Wait for the fake backend's data, go to a view (by its number key), press `keys`, wait for
+    `until`, press `then`; stop every cursor blinking."""
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, SquallConsole)
@@ -75,6 +81,11 @@ def show(view_key: str | None) -> Callable[[Pilot[Any]], Awaitable[None]]:
             await pilot.pause(0.02)
         if view_key is not None:
             await pilot.press(view_key)
+        await pilot.press(*keys)
+        while until is not None and not until(app):
+            assert time.monotonic() < deadline, "the view did not get there"
+            await pilot.pause(0.02)
+        await pilot.press(*then)
         for screen in app.screen_stack:
             for field in screen.query("Input, TextArea"):
                 assert isinstance(field, (Input, TextArea))
@@ -90,6 +101,16 @@ def test_overview(snap_compare, console_app: SquallConsole) -> None:
 
 def test_actions(snap_compare, console_app: SquallConsole) -> None:
     assert snap_compare(console_app, terminal_size=SIZE, run_before=show("2"))
+
+
+def test_actions_with_a_package_and_a_binding_open(snap_compare, console_app: SquallConsole) -> None:
+    """img/ (a binding to imaging/) and imaging/ open, their actions under them; the cursor on the
+    web action watermark."""
+    def opened(app: SquallConsole) -> bool:
+        return "img/watermark" in app.table.sheets["actions"].keys
+
+    assert snap_compare(console_app, terminal_size=SIZE,
+                        run_before=show("2", "down", "space", "up", "enter", until=opened, then=("down",)))
 
 
 def test_activations(snap_compare, console_app: SquallConsole) -> None:

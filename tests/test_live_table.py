@@ -18,12 +18,17 @@ class Host(App[None]):
     def __init__(self) -> None:
         super().__init__()
         self.selected: list[tuple[str, str]] = []
+        self.on_fold: Any = None  # what opening or closing a fold does, if anything
 
     def compose(self) -> ComposeResult:
         yield LiveTable(COLUMNS, ["page"], id="t")
 
     def on_live_table_row_selected(self, event: LiveTable.RowSelected) -> None:
         self.selected.append((event.sheet, event.key))
+
+    def on_live_table_fold_toggled(self, event: LiveTable.FoldToggled) -> None:
+        if self.on_fold is not None:
+            self.on_fold(event)
 
 
 def log_rows(ids: range) -> dict[str, list[Any]]:
@@ -115,3 +120,41 @@ async def test_left_and_right_show_the_columns_of_a_table_wider_than_the_screen(
         assert "last0" in screen_lines(table)[1] and not screen_lines(table)[1].startswith(" 00")
         await pilot.press(*["left"] * 9)
         assert screen_lines(table)[1].startswith(" 00xxx")
+
+
+async def test_a_fold_asks_to_open_and_close_and_left_inside_one_goes_to_its_row() -> None:
+    """The table only asks (FoldToggled); whoever syncs the rows opens the fold."""
+    asked: list[tuple[str, bool]] = []
+    opened: set[str] = set()
+
+    def sync(table: LiveTable) -> None:
+        cells = {"pkg/": [f"{'▾' if 'pkg/' in opened else '▸'} pkg/", "", ""]}
+        parents = {}
+        if "pkg/" in opened:
+            for name in ("pkg/a", "pkg/b"):
+                cells[name], parents[name] = [f"  {name}", "", ""], "pkg/"
+        cells["solo"] = ["solo", "", ""]
+        table.sync("log", cells, folds={"pkg/": "pkg/" in opened}, parents=parents)
+
+    async with showing("log", {}) as (app, table, pilot):
+        def folded(event: LiveTable.FoldToggled) -> None:
+            asked.append((event.key, event.open))
+            (opened.add if event.open else opened.discard)(event.key)
+            sync(table)
+
+        app.on_fold = folded
+        sync(table)
+        await pilot.press("enter")  # on a fold: opens it rather than selecting it
+        assert asked == [("pkg/", True)] and app.selected == []
+        assert table.sheet.keys == ["pkg/", "pkg/a", "pkg/b", "solo"]
+        assert table.selected_key == "pkg/"
+        await pilot.press("down", "down", "left")  # inside the fold: to its row
+        assert table.selected_key == "pkg/" and len(asked) == 1
+        await pilot.press("left")  # on an open fold: closes it
+        assert asked[-1] == ("pkg/", False) and table.sheet.keys == ["pkg/", "solo"]
+        await pilot.press("right")
+        assert asked[-1] == ("pkg/", True)
+        await pilot.press("space")
+        assert asked[-1] == ("pkg/", False)
+        await pilot.press("down", "enter")  # not a fold: selected as ever
+        assert app.selected == [("log", "solo")] and len(asked) == 4
