@@ -22,6 +22,7 @@ from . import errors as X
 from .activations import new_activation_id, now_ms, pending_failure, pending_meta
 from .bus import HEALTH_TOPIC, Bus, completed_topic
 from .errors import EntityError
+from .health import HealthProbes
 from .kinds import SEQUENCE
 from .loadbalancer import Inflight, LoadBalancer, NoInvokers
 from .messages import ActivationMessage, CompletionMessage, PingMessage
@@ -96,6 +97,7 @@ class Controller:
         self._by_uuid: dict[str, Identity] = {}
         self.registry = Registry(store)
         self.conductor = Conductor(self)
+        self.probes = HealthProbes(self)
         self._sequences: dict[str, asyncio.Task[dict[str, Any]]] = {}
         self._completed_at: deque[float] = deque()
         self._tasks: list[asyncio.Task[None]] = []
@@ -117,14 +119,18 @@ class Controller:
         completions = await self.bus.consumer(completed_topic(self.id), f"controller{self.id}")
         health = await self.bus.consumer(HEALTH_TOPIC, f"controller{self.id}")
         self._tasks = [asyncio.create_task(self._consume_completions(completions)),
-                       asyncio.create_task(self._consume_health(health))]
+                       asyncio.create_task(self._consume_health(health)),
+                       asyncio.create_task(self.probes.run())]
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for in-flight activations and sequences to complete, then end what is left with a
         record (a cancelled sequence writes its own)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while (self.lb.inflight or self._sequences) and loop.time() < deadline:
+        def working() -> bool:
+            return bool(self._sequences) or any(not e.probe for e in self.lb.inflight.values())
+
+        while working() and loop.time() < deadline:
             await asyncio.sleep(0.05)
         sequences = list(self._sequences.values())
         for task in sequences:
@@ -132,7 +138,7 @@ class Controller:
         await asyncio.gather(*sequences, return_exceptions=True)
         for activation_id in list(self.lb.inflight):
             entry = self.lb.release(activation_id)
-            if entry is not None:
+            if entry is not None and not entry.probe:
                 await self._finish_without_result(entry, X.LOST_AT_SHUTDOWN)
 
     async def stop(self) -> None:
@@ -185,6 +191,10 @@ class Controller:
 
     async def _complete(self, record: dict[str, Any], invoker: int, outcome: str) -> None:
         """Store the record first, then free the slot and answer whoever waits for it."""
+        probe = self.lb.inflight.get(record["activationId"])
+        if probe is not None and probe.probe:
+            self.lb.release(record["activationId"], outcome)  # its outcome is all it is for
+            return
         stored = await self.store.complete(record)
         entry = self.lb.release(record["activationId"], outcome)
         if entry is None:
@@ -215,6 +225,8 @@ class Controller:
 
     def _forced_completion(self, entry: Inflight) -> None:
         """The invoker never acked: end the activation as a whisk error (OpenWhisk's forced ack)."""
+        if entry.probe:
+            return
         log.warning("activation %s got no completion from invoker%d in time", entry.message.activation_id,
                     entry.invoker)
         task = asyncio.create_task(self._finish_without_result(

@@ -56,6 +56,7 @@ class Inflight:
     meta: dict[str, Any]
     waiter: asyncio.Future[dict[str, Any]]
     counted: bool = True  # holds one of its namespace's concurrent slots (a sequence's parts do not)
+    probe: bool = False  # a health test activation (see health.py): no record, only its outcome
     timer: asyncio.TimerHandle | None = None
 
 
@@ -125,9 +126,10 @@ class LoadBalancer:
         return random.choice([inv for inv, ok in zip(ordered, usable) if ok])  # overload
 
     async def publish(self, message: ActivationMessage, invoker: InvokerHealth, memory_mb: int,
-                      timeout_ms: int, meta: dict[str, Any], counted: bool = True) -> Inflight:
+                      timeout_ms: int, meta: dict[str, Any], counted: bool = True,
+                      probe: bool = False) -> Inflight:
         loop = asyncio.get_running_loop()
-        entry = Inflight(message, invoker.id, memory_mb, timeout_ms, meta, loop.create_future(), counted)
+        entry = Inflight(message, invoker.id, memory_mb, timeout_ms, meta, loop.create_future(), counted, probe)
         self.inflight[message.activation_id] = entry
         invoker.used_mb += memory_mb
         invoker.inflight += 1

@@ -167,7 +167,8 @@ def test_cors_options_and_whisk_auth(client, web, ns):
     assert r.headers["access-control-allow-headers"] == "X-A"
     assert web.get("/default/open.json").headers["access-control-allow-origin"] == "*"
     deploy(client, "custom", "def main(args):\n    return {'body': args['__ow_method']}\n",
-           annotations=WEB + [{"key": "web-custom-options", "value": True}])
+           annotations=WEB + [{"key": "web-custom-options", "value": True},
+                              {"key": "require-whisk-auth", "value": "needed-but-not-for-options"}])
     r = web.options("/default/custom.http")
     assert r.text == "options" and "access-control-allow-origin" not in r.headers
     deploy(client, "secret", ARGS, annotations=WEB + [{"key": "require-whisk-auth", "value": "s3cret"}])

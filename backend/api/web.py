@@ -24,7 +24,7 @@ from ..names import DEFAULT_PACKAGE, EntityName, valid_name
 from ..registry import Resolved
 from ..store import Identity
 from .common import error_response, read_body
-from .webresponse import BAD_EXTENSION, EXTENSIONS, is_binary, media_type, transcode
+from .webresponse import BAD_EXTENSION, EXTENSIONS, is_binary, is_json_type, media_type, transcode
 
 METHODS = ["GET", "DELETE", "POST", "PUT", "HEAD", "OPTIONS", "PATCH"]
 RESERVED = frozenset({"__ow_method", "__ow_headers", "__ow_path", "__ow_user", "__ow_query", "__ow_body"})
@@ -97,7 +97,7 @@ class WebActions:
             if request.method == "OPTIONS" and headers:
                 return Response(b"", 200, headers)
             caller = self._caller(request)
-            if request.method != "OPTIONS" or not headers:
+            if request.method != "OPTIONS":  # web-custom-options: OPTIONS reaches the action as it is
                 self._require_auth(action.annotation("require-whisk-auth"), request, caller, secret)
             params = await self._parameters(request, call, target, caller)
             accepted = await self.ctl.activate(owner, target, params)
@@ -168,7 +168,7 @@ class WebActions:
     def _body(body: bytes, content_type: str | None) -> Any:
         """A JSON object's or a form's fields (a dict), another JSON value, text or base64."""
         kind = media_type(content_type) if content_type else None
-        if kind is not None and kind[0] == "application" and (kind[1] == "json" or kind[1].endswith("+json")):
+        if kind is not None and is_json_type(kind):
             if not body.strip():
                 return _NOTHING
             try:
