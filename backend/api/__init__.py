@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..controller import Controller
 from ..errors import RESOURCE_DOES_NOT_EXIST, UNEXPECTED, EntityError
@@ -14,6 +15,33 @@ from . import actions, activations, apimgmt, info, namespaces, packages, routes,
 from .common import error_response
 
 log = logging.getLogger("squall.api")
+
+
+class AnswerEveryRequest:
+    """An unexpected error still gets OpenWhisk's 500 answer, and the connection stays usable:
+    Starlette's own last-resort handler answers but then re-raises, and the server resets the
+    keep-alive connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await error_response(500, UNEXPECTED)(scope, receive, send)
 
 
 def create_app(ctl: Controller) -> FastAPI:
@@ -32,11 +60,7 @@ def create_app(ctl: Controller) -> FastAPI:
                                   exc.headers.get("Allow", "") if exc.headers else "HTTP method not allowed")
         return error_response(exc.status_code, str(exc.detail))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, UNEXPECTED)
-
+    app.add_middleware(AnswerEveryRequest)
     for module in (info, namespaces, actions, packages, activations, system):
         app.include_router(module.router(ctl))
     web_actions = web.WebActions(ctl)

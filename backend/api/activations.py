@@ -11,7 +11,7 @@ from ..activations import STATUS_CODES, valid_activation_id
 from ..controller import Controller
 from ..errors import ACTIVATION_ID_ILLEGAL, DOCS_WITH_COUNT, RESOURCE_DOES_NOT_EXIST, EntityError
 from ..names import valid_name
-from .common import bool_arg, json_response, paging
+from .common import INT64, bool_arg, json_response, paging, whole_number
 
 
 def summary(record: dict[str, Any]) -> dict[str, Any]:
@@ -28,10 +28,10 @@ def _epoch_arg(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise EntityError(400, f"Parameter is not a valid value for epoch seconds: {raw}") from None
+    value = whole_number(raw, INT64)
+    if value is None:
+        raise EntityError(400, f"Parameter is not a valid value for epoch seconds: {raw}")
+    return value
 
 
 def router(ctl: Controller) -> APIRouter:

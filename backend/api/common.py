@@ -34,14 +34,27 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
                          {"X-Request-ID": transid, **(headers or {})})
 
 
+INT32 = 2 ** 31  # OpenWhisk reads skip, limit and timeout as a Scala Int
+INT64 = 2 ** 63  # and epoch milliseconds as a Long (SQLite's integers are as wide)
+
+
+def whole_number(raw: str, bound: int) -> int | None:
+    """`raw` as an integer that fits in -bound..bound-1, else None."""
+    try:
+        value = int(raw.strip()) if raw.strip().lstrip("+-").isdigit() else None
+    except ValueError:
+        return None
+    return value if value is not None and -bound <= value < bound else None
+
+
 def int_arg(request: Request, name: str, default: int, collection: str) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise EntityError(400, argument_not_integer(collection, raw)) from None
+    value = whole_number(raw, INT32)
+    if value is None:
+        raise EntityError(400, argument_not_integer(collection, raw))
+    return value
 
 
 def bool_arg(request: Request, name: str, default: str = "false") -> bool:
