@@ -331,7 +331,8 @@ class Controller:
             transid=transid or uuid.uuid4().hex, activation_id=activation_id, namespace=who.namespace,
             name=action.name, version=action.version, subject=who.namespace, blocking=True,
             controller=self.id, accepted=accepted, content=content, action=action.to_json(),
-            api_key=who.auth, path=action.path, cause=cause, extra=meta.get("extra"))
+            api_key=who.auth if action.gets_api_key else None, path=action.path, cause=cause,
+            extra=meta.get("extra"))
         if counted:
             self.throttle.started(who.namespace)
         try:

@@ -19,6 +19,7 @@ from .limits import MAX_CODE, MAX_PARAMETERS, Limits
 from .names import EntityName
 
 KeyValues = list[dict[str, Any]]
+PROVIDE_API_KEY = "provide-api-key"
 
 
 def key_values(body: Any, what: str) -> KeyValues:
@@ -124,6 +125,12 @@ class Action:
     def annotation(self, key: str, default: Any = None) -> Any:
         return lookup(self.annotations, key, default)
 
+    @property
+    def gets_api_key(self) -> bool:
+        """Whether the caller's key reaches the action as `__OW_API_KEY`: only when annotated so
+        (an action from before the annotation existed gets it, as in OpenWhisk)."""
+        return truthy(self.annotation(PROVIDE_API_KEY, True))
+
     def to_json(self, code: bool = True) -> dict[str, Any]:
         exec_ = dict(self.exec)
         if not code:
@@ -155,6 +162,8 @@ class Action:
         limits = Limits.parse(body.get("limits"), existing.limits if existing else None)
         annotations = _annotations(body, existing.annotations if existing else None)
         annotations = [a for a in annotations if a["key"] != "exec"] + [{"key": "exec", "value": exec_["kind"]}]
+        if existing is None and exec_["kind"] != kinds.SEQUENCE and lookup(annotations, PROVIDE_API_KEY) is None:
+            annotations.append({"key": PROVIDE_API_KEY, "value": False})  # as OpenWhisk marks new actions
         return cls(namespace, name, exec_, _version(body, existing.version if existing else None),
                    _publish(body, existing.publish if existing else None), parameters, limits, annotations,
                    now_ms())
