@@ -8,12 +8,25 @@ in-process one here, Kafka beside it) carries exactly the same thing.
 from __future__ import annotations
 
 import asyncio
+import re
 from abc import ABC, abstractmethod
 from collections import deque
+from dataclasses import dataclass
+from typing import Callable
 
 
 def invoker_topic(invoker_id: int) -> str:
     return f"invoker{invoker_id}"
+
+
+def control_topic(invoker_id: int) -> str:
+    """Commands for one invoker: its welcome, cancelling an activation, removing a container."""
+    return f"invoker{invoker_id}-control"
+
+
+def is_invoker_topic(topic: str) -> bool:
+    """An invoker's activation topic (its control topic is not one)."""
+    return re.fullmatch(r"invoker\d+", topic) is not None
 
 
 def completed_topic(controller_id: int) -> str:
@@ -23,12 +36,30 @@ def completed_topic(controller_id: int) -> str:
 HEALTH_TOPIC = "health"
 
 
+@dataclass
+class Delivery:
+    """A message taken from a topic. Acknowledging it lets the group move past it for good; what
+    is not acknowledged when a consumer dies is delivered again (on a durable bus)."""
+
+    data: bytes
+    _ack: Callable[[], None] | None = None
+
+    def ack(self) -> None:
+        if self._ack is not None:
+            self._ack()
+            self._ack = None
+
+
 class Consumer(ABC):
     """Reads one topic on behalf of one consumer group."""
 
     @abstractmethod
-    async def get(self) -> bytes:
+    async def get(self) -> Delivery:
         """The next message; waits until there is one."""
+
+    async def backlog(self) -> int:
+        """Messages of the topic this consumer has not been handed yet (0 when caught up)."""
+        return 0
 
     async def close(self) -> None:
         return None
@@ -36,6 +67,7 @@ class Consumer(ABC):
 
 class Bus(ABC):
     name: str
+    durable = False  # messages outlive the processes, so a restarted one finds what was left for it
 
     async def start(self) -> None:
         return None
@@ -44,12 +76,17 @@ class Bus(ABC):
         return None
 
     @abstractmethod
-    async def publish(self, topic: str, message: bytes) -> None:
-        """Hand a message to the bus; returns once the bus holds it."""
+    async def publish(self, topic: str, message: bytes, key: bytes | None = None) -> None:
+        """Hand a message to the bus; returns once the bus holds it. Messages of one key keep
+        their order (a topic may have several partitions)."""
 
     @abstractmethod
     async def consumer(self, topic: str, group: str) -> Consumer:
         """A consumer of `topic` in `group`; members of a group share the topic's messages."""
+
+    async def members(self, group: str) -> int | None:
+        """How many consumers `group` has now, where the bus can tell (None: it cannot)."""
+        return None
 
     @abstractmethod
     async def queue_depth(self, topic: str, group: str) -> int:
@@ -66,7 +103,7 @@ class _MemoryConsumer(Consumer):
     def __init__(self, topic: _Topic) -> None:
         self._topic = topic
 
-    async def get(self) -> bytes:
+    async def get(self) -> Delivery:
         topic = self._topic
         while not topic.messages:
             topic.ready.clear()
@@ -74,7 +111,10 @@ class _MemoryConsumer(Consumer):
         message = topic.messages.popleft()
         if topic.messages:
             topic.ready.set()  # wake another waiting member of the group
-        return message
+        return Delivery(message)
+
+    async def backlog(self) -> int:
+        return len(self._topic.messages)
 
 
 class MemoryBus(Bus):
@@ -91,7 +131,7 @@ class MemoryBus(Bus):
             topic = self._topics[name] = _Topic()
         return topic
 
-    async def publish(self, topic: str, message: bytes) -> None:
+    async def publish(self, topic: str, message: bytes, key: bytes | None = None) -> None:
         t = self._topic(topic)
         t.messages.append(message)
         t.ready.set()

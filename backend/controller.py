@@ -20,12 +20,13 @@ from fastapi import Request
 from . import catalog, kinds
 from . import errors as X
 from .activations import new_activation_id, now_ms, pending_failure, pending_meta
-from .bus import HEALTH_TOPIC, Bus, completed_topic
+from .bus import HEALTH_TOPIC, Bus, Consumer, completed_topic
 from .errors import EntityError
+from .failover import Failover
 from .health import HealthProbes
 from .kinds import SEQUENCE
 from .loadbalancer import Inflight, LoadBalancer, NoInvokers
-from .messages import ActivationMessage, CompletionMessage, PingMessage
+from .messages import ActivationMessage, PingMessage, StartMessage, decode_ack
 from .metrics import Metrics
 from .names import DEFAULT_NAMESPACE, OWN_NAMESPACE, SYSTEM_NAMESPACE
 from .registry import Registry, Resolved, owns
@@ -98,6 +99,7 @@ class Controller:
         self.registry = Registry(store)
         self.conductor = Conductor(self)
         self.probes = HealthProbes(self)
+        self.failover = Failover(self)
         self._sequences: dict[str, asyncio.Task[dict[str, Any]]] = {}
         self._completed_at: deque[float] = deque()
         self._tasks: list[asyncio.Task[None]] = []
@@ -107,9 +109,13 @@ class Controller:
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        recovered = await self.store.recover_pending(X.LOST_IN_CRASH)
-        if recovered:
-            log.warning("ended %d activations left pending by an earlier run as whisk internal errors", recovered)
+        if self.bus.durable:
+            await self.failover.take_over()
+        else:  # one process: what was in flight died with it
+            recovered = await self.store.recover_pending(X.LOST_IN_CRASH)
+            if recovered:
+                log.warning("ended %d activations left pending by an earlier run as whisk internal errors",
+                            recovered)
         for ns in (DEFAULT_NAMESPACE, SYSTEM_NAMESPACE):
             await self.store.create_namespace(ns)  # no-op when it exists: keys persist
         await self.reload_identities()
@@ -120,13 +126,17 @@ class Controller:
         health = await self.bus.consumer(HEALTH_TOPIC, f"controller{self.id}")
         self._tasks = [asyncio.create_task(self._consume_completions(completions)),
                        asyncio.create_task(self._consume_health(health)),
-                       asyncio.create_task(self.probes.run())]
+                       asyncio.create_task(self.probes.run()),
+                       asyncio.create_task(self.failover.run())]
+        if self.bus.durable:
+            await self.failover.catch_up(completions)
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for in-flight activations and sequences to complete, then end what is left with a
         record (a cancelled sequence writes its own)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
+
         def working() -> bool:
             return bool(self._sequences) or any(not e.probe for e in self.lb.inflight.values())
 
@@ -139,7 +149,7 @@ class Controller:
         for activation_id in list(self.lb.inflight):
             entry = self.lb.release(activation_id)
             if entry is not None and not entry.probe:
-                await self._finish_without_result(entry, X.LOST_AT_SHUTDOWN)
+                await self.finish_without_result(entry, X.LOST_AT_SHUTDOWN)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -171,23 +181,29 @@ class Controller:
 
     # --- completions --------------------------------------------------------------------------
 
-    async def _consume_completions(self, consumer: Any) -> None:
+    async def _consume_completions(self, consumer: Consumer) -> None:
         while True:
-            data = await consumer.get()
+            delivery = await consumer.get()
             try:
-                completion = CompletionMessage.decode(data)
-                await self._complete(completion.record, completion.invoker,
-                                     "system" if completion.is_system_error else "ok")
+                ack = decode_ack(delivery.data)
+                if isinstance(ack, StartMessage):
+                    self.failover.on_start(ack)
+                else:
+                    await self._complete(ack.record, ack.invoker, "system" if ack.is_system_error else "ok")
             except Exception:
                 log.exception("could not process a completion")
+            delivery.ack()  # stored (or useless): a restarted controller need not read it again
 
-    async def _consume_health(self, consumer: Any) -> None:
+    async def _consume_health(self, consumer: Consumer) -> None:
         while True:
-            data = await consumer.get()
+            delivery = await consumer.get()
             try:
-                self.lb.on_ping(PingMessage.decode(data))
+                ping = PingMessage.decode(delivery.data)
+                if self.lb.on_ping(ping):
+                    await self.failover.on_ping(ping)
             except Exception:
                 log.exception("could not read an invoker ping")
+            delivery.ack()
 
     async def _complete(self, record: dict[str, Any], invoker: int, outcome: str) -> None:
         """Store the record first, then free the slot and answer whoever waits for it."""
@@ -229,12 +245,12 @@ class Controller:
             return
         log.warning("activation %s got no completion from invoker%d in time", entry.message.activation_id,
                     entry.invoker)
-        task = asyncio.create_task(self._finish_without_result(
+        task = asyncio.create_task(self.finish_without_result(
             entry, "The activation did not complete in time: its invoker did not answer."))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _finish_without_result(self, entry: Inflight, message: str) -> None:
+    async def finish_without_result(self, entry: Inflight, message: str) -> None:
         record = pending_failure(entry.message.activation_id, entry.meta, now_ms(), message)
         if await self.store.complete(record):
             self._account(record)
@@ -323,6 +339,7 @@ class Controller:
         activation_id = new_activation_id()
         accepted = now_ms()
         meta = self._meta(who, target, accepted, cause)
+        meta["invoker"] = invoker.id
         # The store runs its statements in order, so this insert lands before the completion's
         # update; callers await `recorded` before they hand the activation id to anyone.
         recorded = asyncio.ensure_future(

@@ -7,29 +7,27 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
+from collections import OrderedDict
 from typing import Any
 
 from . import errors as X
 from .activations import APPLICATION_ERROR, DEVELOPER_ERROR, INTERNAL_ERROR, SUCCESS, activation_record, now_ms
 from .entities import Action
 from .limits import MAX_PAYLOAD, MB, MEMORY_MIN_MB
-from .bus import HEALTH_TOPIC, Bus, completed_topic, invoker_topic
+from .bus import HEALTH_TOPIC, Bus, Delivery, completed_topic, control_topic, invoker_topic
 from .containers import ContainerPool, PooledContainer, ProvisionError
-from .messages import ActivationMessage, CompletionMessage, PingMessage
+from .messages import ActivationMessage, CompletionMessage, PingMessage, StartMessage
 from .runtimes import Runtime, RunOutcome
 
 log = logging.getLogger("squall.invoker")
 
 PING_INTERVAL_S = 1.0
-CHANGE_PING_DELAY_S = 0.05
-COMPLETION_RETRY_S = 300.0  # pool changes reach the status API this soon, coalesced
+CHANGE_PING_DELAY_S = 0.05  # pool changes reach the status API this soon, coalesced
+COMPLETION_RETRY_S = 300.0  # how long a start notice or completion is retried while the bus is away
 # Logs of a container that died or timed out have no sentinel; don't wait long for one.
 DEAD_CONTAINER_LOG_WAIT_S = 0.2
-
-
-def control_topic(invoker_id: int) -> str:
-    """Operator commands for one invoker (cancel an activation, remove a container)."""
-    return f"invoker{invoker_id}-control"
+SEEN_MAX = 100_000  # activation ids an incarnation remembers, to run none twice if delivered twice
 
 
 class Cancelled(Exception):
@@ -56,6 +54,14 @@ class Invoker:
         self._accepting = True
         self._ping_scheduled = False
         self.pool.on_change = self._ping_soon
+        # On a durable bus a new incarnation takes no work until its controller welcomes it with
+        # what it must not run (see failover.py); the in-process bus starts empty every time.
+        self.incarnation = uuid.uuid4().hex
+        self._welcome = asyncio.Event()
+        if not bus.durable:
+            self._welcome.set()
+        self._skip: set[str] = set()
+        self._seen: OrderedDict[str, None] = OrderedDict()  # taken by this incarnation: never twice
 
     async def start(self) -> None:
         removed = await self.runtime.remove_leftovers(self.id)
@@ -98,7 +104,7 @@ class Invoker:
                 "coldStarts": self.pool.cold_starts, "prewarmStarts": self.pool.prewarm_starts}
 
     async def _ping(self) -> None:
-        ping = PingMessage(self.id, self.user_memory_mb, now_ms(), self.status())
+        ping = PingMessage(self.id, self.user_memory_mb, now_ms(), self.status(), incarnation=self.incarnation)
         await self.bus.publish(HEALTH_TOPIC, ping.encode())
 
     def _ping_soon(self) -> None:
@@ -127,20 +133,31 @@ class Invoker:
     # --- work ---------------------------------------------------------------------------------
 
     async def _consume(self, consumer: Any) -> None:
+        await self._welcome.wait()
         while self._accepting:
             await self._slots.acquire()
             try:
-                data = await consumer.get()
+                delivery = await consumer.get()
             except BaseException:
                 self._slots.release()
                 raise
             try:
-                msg = ActivationMessage.decode(data)
+                msg = ActivationMessage.decode(delivery.data)
             except (ValueError, TypeError, KeyError):
                 log.error("invoker%d dropped a malformed activation message", self.id)
+                delivery.ack()
                 self._slots.release()
                 continue
-            task = asyncio.create_task(self._activate(msg))
+            if msg.activation_id in self._skip or msg.activation_id in self._seen:
+                log.info("invoker%d skips activation %s: moved away, ended, or delivered twice", self.id,
+                         msg.activation_id)
+                delivery.ack()
+                self._slots.release()
+                continue
+            self._seen[msg.activation_id] = None
+            if len(self._seen) > SEEN_MAX:
+                self._seen.popitem(last=False)
+            task = asyncio.create_task(self._activate(msg, delivery))
             self._running[msg.activation_id] = task
             task.add_done_callback(lambda _t, aid=msg.activation_id: self._finished(aid))
 
@@ -151,15 +168,21 @@ class Invoker:
 
     async def _consume_control(self, consumer: Any) -> None:
         while True:
-            data = await consumer.get()
+            delivery = await consumer.get()
             try:
-                command = json.loads(data)
-                if command.get("kind") == "cancel":
+                command = json.loads(delivery.data)
+                if command.get("kind") == "welcome":
+                    if command.get("incarnation") == self.incarnation and not self._welcome.is_set():
+                        self._skip.update(command.get("skip", []))
+                        self._welcome.set()
+                        log.info("invoker%d welcomed; it skips %d activation(s)", self.id, len(self._skip))
+                elif command.get("kind") == "cancel":
                     self.cancel(command["activation_id"], X.CANCELLED_BY_OPERATOR)
                 elif command.get("kind") == "remove-container":
                     await self.remove_container(command["container_id"])
             except Exception:
                 log.exception("invoker%d could not carry out a control command", self.id)
+            delivery.ack()
 
     def cancel(self, activation_id: str, reason: str) -> bool:
         task = self._running.get(activation_id)
@@ -178,12 +201,12 @@ class Invoker:
         await self.pool.discard(c)
         return True
 
-    async def _activate(self, msg: ActivationMessage) -> None:
+    async def _activate(self, msg: ActivationMessage, delivery: Delivery) -> None:
         action = Action.from_json(msg.action)
         started = now_ms()
         c: PooledContainer | None = None
         try:
-            record, c, keep = await self._execute(msg, action)
+            record, c, keep = await self._execute(msg, action, delivery)
         except asyncio.CancelledError:
             reason = self._cancel_reason.get(msg.activation_id, X.LOST_AT_SHUTDOWN)
             status = DEVELOPER_ERROR if reason == X.CANCELLED_BY_OPERATOR else INTERNAL_ERROR
@@ -205,10 +228,19 @@ class Invoker:
                 await self.pool.discard(c)
         completion = CompletionMessage(msg.activation_id, self.id,
                                        record["response"]["status"] == INTERNAL_ERROR, record)
-        await self._send_completion(completed_topic(msg.controller), completion.encode())
+        await self._send(completed_topic(msg.controller), completion.encode())
+        delivery.ack()  # ended before it started (no container, cancelled): done with it all the same
 
-    async def _send_completion(self, topic: str, data: bytes) -> None:
-        """Deliver a completion even across a bus outage; the controller's forced ack is the last resort."""
+    async def _begin(self, msg: ActivationMessage, delivery: Delivery) -> None:
+        """Right before the action's code runs: tell the controller (so it is never run elsewhere),
+        and let the topic move past it (so a next incarnation does not run it again)."""
+        if self.bus.durable:
+            await self._send(completed_topic(msg.controller),
+                             StartMessage(msg.activation_id, self.id, self.incarnation).encode())
+        delivery.ack()
+
+    async def _send(self, topic: str, data: bytes) -> None:
+        """Deliver to the controller even across a bus outage; its forced ack is the last resort."""
         delay = 0.1
         loop = asyncio.get_running_loop()
         deadline = loop.time() + COMPLETION_RETRY_S
@@ -225,7 +257,8 @@ class Invoker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _execute(self, msg: ActivationMessage, action: Action) -> tuple[dict[str, Any], PooledContainer | None, bool]:
+    async def _execute(self, msg: ActivationMessage, action: Action,
+                       delivery: Delivery) -> tuple[dict[str, Any], PooledContainer | None, bool]:
         key = f"{action.path}@{action.version}"
         network = bool(action.annotation("network", False))
         try:
@@ -244,6 +277,7 @@ class Invoker:
         container = c.container
         timeout_s = action.limits.timeout / 1000
         log_limit = action.limits.logs * MB
+        await self._begin(msg, delivery)
         start = now_ms()
         wait_time = max(0, start - msg.accepted)
         init_time: int | None = None

@@ -57,6 +57,8 @@ class Inflight:
     waiter: asyncio.Future[dict[str, Any]]
     counted: bool = True  # holds one of its namespace's concurrent slots (a sequence's parts do not)
     probe: bool = False  # a health test activation (see health.py): no record, only its outcome
+    started: bool = False  # its invoker said it began to run the action (see failover.py)
+    restored: bool = False  # taken over from an earlier run of the controller: whether it started is unknown
     timer: asyncio.TimerHandle | None = None
 
 
@@ -86,16 +88,20 @@ class LoadBalancer:
 
     # --- health -------------------------------------------------------------------------------
 
-    def on_ping(self, ping: PingMessage) -> None:
+    def on_ping(self, ping: PingMessage) -> bool:
+        """Take an invoker's ping; False when it is too old to say anything about now."""
         age_s = max(0.0, (time.time() * 1000 - ping.sent) / 1000)
         if age_s > OFFLINE_AFTER_S:
-            return  # replayed from the topic after a restart: says nothing about now
+            return False  # replayed from the topic after a restart
         inv = self.invokers.get(ping.invoker)
         if inv is None:
             inv = self.invokers[ping.invoker] = InvokerHealth(ping.invoker, ping.user_memory_mb)
+            mine = [e for e in self.inflight.values() if e.invoker == ping.invoker]  # restored ones
+            inv.used_mb, inv.inflight = sum(e.memory_mb for e in mine), len(mine)
         inv.user_memory_mb = ping.user_memory_mb
         inv.last_ping = time.monotonic() - age_s
         inv.status = ping.status
+        return True
 
     def states(self) -> dict[int, str]:
         now = time.monotonic()
@@ -135,11 +141,45 @@ class LoadBalancer:
         invoker.inflight += 1
         entry.timer = loop.call_later(self.forced_after_s(timeout_ms), self._force, message.activation_id)
         try:
-            await self.bus.publish(invoker_topic(invoker.id), message.encode())
+            await self.bus.publish(invoker_topic(invoker.id), message.encode(), message.activation_id.encode())
         except BaseException:
             self.release(message.activation_id)
             raise
         return entry
+
+    def restore(self, message: ActivationMessage, invoker_id: int, memory_mb: int, timeout_ms: int,
+                meta: dict[str, Any]) -> Inflight:
+        """An activation an earlier run of the controller published: in flight again, its forced ack
+        counted from when it was accepted."""
+        loop = asyncio.get_running_loop()
+        entry = Inflight(message, invoker_id, memory_mb, timeout_ms, meta, loop.create_future(), counted=False,
+                         restored=True)
+        self.inflight[message.activation_id] = entry
+        inv = self.invokers.get(invoker_id)
+        if inv is not None:
+            inv.used_mb += memory_mb
+            inv.inflight += 1
+        elapsed = max(0.0, (time.time() * 1000 - message.accepted) / 1000)
+        entry.timer = loop.call_later(max(0.0, self.forced_after_s(timeout_ms) - elapsed), self._force,
+                                      message.activation_id)
+        return entry
+
+    async def reassign(self, entry: Inflight, invoker: InvokerHealth) -> None:
+        """Send an activation its invoker never started to another one (the same message, the same
+        waiter); its forced ack starts again."""
+        old = self.invokers.get(entry.invoker)
+        if old is not None:
+            old.used_mb -= entry.memory_mb
+            old.inflight -= 1
+        entry.invoker = invoker.id
+        invoker.used_mb += entry.memory_mb
+        invoker.inflight += 1
+        if entry.timer:
+            entry.timer.cancel()
+        entry.timer = asyncio.get_running_loop().call_later(
+            self.forced_after_s(entry.timeout_ms), self._force, entry.message.activation_id)
+        await self.bus.publish(invoker_topic(invoker.id), entry.message.encode(),
+                               entry.message.activation_id.encode())
 
     def forced_after_s(self, timeout_ms: int) -> float:
         return max(timeout_ms / 1000, self.ack_min_s) * 2 + self.ack_extra_s

@@ -55,12 +55,36 @@ class CompletionMessage:
 
 
 @dataclass
+class StartMessage:
+    """An invoker is about to run the action's code: from now on, running it again elsewhere
+    would run it twice. Sent (on a durable bus) on the completion topic before /init or /run."""
+
+    activation_id: str
+    invoker: int
+    incarnation: str
+    kind: str = "start"
+
+    def encode(self) -> bytes:
+        return _encode(self)
+
+
+def decode_ack(data: bytes) -> "CompletionMessage | StartMessage":
+    """What an invoker sends its controller: a start notice or a completion."""
+    fields = json.loads(data)
+    if fields.get("kind") == "start":
+        return StartMessage(**fields)
+    return CompletionMessage(**fields)
+
+
+@dataclass
 class PingMessage:
     invoker: int
     user_memory_mb: int
     sent: int
     status: dict[str, Any] = field(default_factory=dict)  # containers and memory, for the status API
     kind: str = "ping"
+    incarnation: str = ""  # new at every start of the invoker process (and after it lost contact)
+    running: list[str] = field(default_factory=list)  # started and still running, on a new incarnation
 
     def encode(self) -> bytes:
         return _encode(self)

@@ -11,10 +11,9 @@ from typing import Any
 from prometheus_client import generate_latest
 
 from . import errors as X
-from .bus import completed_topic, invoker_topic
+from .bus import completed_topic, control_topic, invoker_topic
 from .controller import Controller
 from .errors import EntityError
-from .invoker import control_topic
 
 CANCEL_WAIT_S = 5.0
 MAX_RUNNING_LISTED = 500  # the status API lists at most this many in-flight activations

@@ -51,6 +51,7 @@ class Config:
     ack_extra_s: float = 60.0
     kafka: str = "127.0.0.1:9092"
     kafka_prefix: str = ""
+    kafka_partitions: int = 4
 
     @property
     def api_host(self) -> str:
@@ -94,7 +95,7 @@ def make_bus(config: Config) -> Bus:
     if config.bus == "kafka":
         from .kafka_bus import KafkaBus
 
-        return KafkaBus(config.kafka, config.kafka_prefix)
+        return KafkaBus(config.kafka, config.kafka_prefix, config.kafka_partitions)
     raise SystemExit(f"error: unknown bus '{config.bus}' (memory or kafka)")
 
 
@@ -212,6 +213,8 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                         help="prewarmed python:3 containers per invoker")
     parser.add_argument("--kafka", default=d.kafka, help="Kafka bootstrap servers (with --bus kafka)")
     parser.add_argument("--kafka-prefix", default=d.kafka_prefix, help="prefix of Squall's topics and groups")
+    parser.add_argument("--kafka-partitions", type=int, default=d.kafka_partitions, dest="kafka_partitions",
+                        help="partitions of each invoker topic (created, or grown, to this many)")
     parser.add_argument("--ack-timeout-min", type=float, default=d.ack_min_s, dest="ack_min_s",
                         help="an activation with no ack is ended after max(its timeout, this) x 2 + "
                              "--ack-timeout-extra seconds")
@@ -223,7 +226,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return Config(home=args.home or default_home(), host=args.host, port=args.port, invokers=args.invokers,
                   bus=args.bus, runtime=args.runtime, user_memory_mb=args.user_memory_mb,
                   idle_timeout_s=args.idle_timeout_s, prewarm=args.prewarm, kafka=args.kafka,
-                  kafka_prefix=args.kafka_prefix, ack_min_s=args.ack_min_s, ack_extra_s=args.ack_extra_s)
+                  kafka_prefix=args.kafka_prefix, kafka_partitions=args.kafka_partitions,
+                  ack_min_s=args.ack_min_s, ack_extra_s=args.ack_extra_s)
 
 
 async def run_until_signalled(squall: Squall) -> None:

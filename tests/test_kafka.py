@@ -6,25 +6,18 @@ pausing its processes never disturbs another test. Load is bounded in count and 
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 
 from backend.loadbalancer import home_hash
-from conftest import ROOT, Server, deploy, free_port
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from kafka_broker import KafkaBroker  # noqa: E402
+from chaos import Cluster, KafkaBroker, fire, wait_records
+from conftest import deploy
 
 SLEEPY = "import time\ndef main(args):\n    time.sleep(args.get('sleep', 0))\n    return {'i': args.get('i')}\n"
 
@@ -36,101 +29,11 @@ def broker() -> Iterator[KafkaBroker]:
     b.close()
 
 
-class Cluster:
-    """`squall up --bus kafka --invokers 0` plus two `squall invoker` processes."""
-
-    def __init__(self, broker: KafkaBroker, home: Path) -> None:
-        self.broker = broker
-        self.home = home
-        self.prefix = f"t{uuid.uuid4().hex[:8]}."
-        bus = ["--bus", "kafka", "--kafka", broker.bootstrap, "--kafka-prefix", self.prefix]
-        self.controller = Server(home, free_port(), [*bus, "--invokers", "0", "--ack-timeout-min", "1",
-                                                     "--ack-timeout-extra", "4"]).start()
-        self.invokers: dict[int, subprocess.Popen[bytes]] = {}
-        self.bus_args = bus
-        for i in (0, 1):
-            self.start_invoker(i)
-        self.wait_states({0: "healthy", 1: "healthy"}, timeout=60)
-        self.namespace, self.auth = self.controller.new_namespace({"invocationsPerMinute": 1_000_000,
-                                                      "concurrentInvocations": 2_000})
-
-    def start_invoker(self, i: int) -> None:
-        env = {**os.environ, "SQUALL_HOME": str(self.home), "PYTHONPATH": str(ROOT)}
-        log = open(self.home / f"invoker{i}.log", "ab")
-        self.invokers[i] = subprocess.Popen(
-            [sys.executable, "-m", "backend.server", "invoker", "--id", str(i), *self.bus_args,
-             "--runtime", "process", "--prewarm", "0"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-    def status(self) -> dict:
-        with self.controller.admin() as admin:
-            return admin.get("/api/v1/system/status").json()
-
-    def wait_states(self, expected: dict[int, str], timeout: float) -> float:
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            states = {inv["id"]: inv["state"] for inv in self.status()["invokers"]}
-            if all(states.get(i) == s for i, s in expected.items()):
-                return time.monotonic() - started
-            time.sleep(0.2)
-        raise AssertionError(f"invokers not {expected} after {timeout}s: {self.status()['invokers']}")
-
-    def client(self) -> httpx.Client:
-        return self.controller.client(self.auth, timeout=60.0)
-
-    def stop(self) -> None:
-        for p in self.invokers.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGCONT)
-                p.terminate()
-        for p in self.invokers.values():
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if self.controller.process is not None:
-            self.controller.stop()
-
-
 @pytest.fixture
 def cluster(broker: KafkaBroker, tmp_path: Path) -> Iterator[Cluster]:
     c = Cluster(broker, tmp_path / "home")
     yield c
     c.stop()
-
-
-def fire(cluster: Cluster, name: str, count: int, params: dict | None = None, workers: int = 8,
-         seconds: float = 120.0, blocking: bool = False) -> list[str]:
-    """Invocations bounded in count and time; the ids of those accepted (202, or 200 when blocking)."""
-    ids: list[str] = []
-    deadline = time.monotonic() + seconds
-
-    def one(i: int) -> str | None:
-        if time.monotonic() > deadline:
-            return None
-        with cluster.client() as c:
-            r = c.post(f"/api/v1/namespaces/_/actions/{name}", params={"blocking": str(blocking).lower()},
-                       json={"i": i, **(params or {})})
-        return r.json()["activationId"] if r.status_code == (200 if blocking else 202) else None
-
-    with ThreadPoolExecutor(workers) as pool:
-        ids = [a for a in pool.map(one, range(count)) if a]
-    return ids
-
-
-def wait_records(cluster: Cluster, ids: list[str], timeout: float) -> dict[str, dict]:
-    """Every id's record, or fail naming how many never resolved."""
-    records: dict[str, dict] = {}
-    deadline = time.monotonic() + timeout
-    with cluster.client() as c:
-        while time.monotonic() < deadline:
-            for activation_id in [a for a in ids if a not in records]:
-                r = c.get(f"/api/v1/namespaces/_/activations/{activation_id}")
-                if r.status_code == 200:
-                    records[activation_id] = r.json()
-            if len(records) == len(ids):
-                return records
-            time.sleep(0.5)
-    raise AssertionError(f"{len(ids) - len(records)} of {len(ids)} activations never got a record")
 
 
 def test_a_thousand_invocations_over_several_actions_all_end_with_records(cluster: Cluster) -> None:
@@ -229,6 +132,9 @@ def test_queue_depth_rises_while_invokers_are_paused_and_drains(cluster: Cluster
         deploy(c, "q1", SLEEPY)
         for n in (0, 1):  # warm both, so the drain is quick
             assert c.post(f"/api/v1/namespaces/_/actions/q{n}?blocking=true").status_code == 200
+    deadline = time.monotonic() + 10  # offsets are committed in the background, soon after
+    while sum(inv["queueDepth"] for inv in cluster.status()["invokers"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
     for p in cluster.invokers.values():
         p.send_signal(signal.SIGSTOP)
     try:

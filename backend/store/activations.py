@@ -31,6 +31,16 @@ class ActivationStore(StoreBase):
             (activation_id, namespace, PENDING))
         return json.loads(rows[0][0]) if rows else None
 
+    async def update_pending(self, activation_id: str, meta: dict[str, Any]) -> None:
+        await self.db.execute("UPDATE activations SET doc = ? WHERE id = ? AND status = ?",
+                              (dumps(meta), activation_id, PENDING))
+
+    async def pending_activations(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every activation still pending, oldest first: what an earlier run left in flight."""
+        rows = await self.db.execute_fetchall(
+            "SELECT id, doc FROM activations WHERE status = ? ORDER BY start", (PENDING,))
+        return [(r[0], json.loads(r[1])) for r in rows]
+
     async def pending(self, activation_id: str) -> dict[str, Any] | None:
         rows = await self.db.execute_fetchall(
             "SELECT doc FROM activations WHERE id = ? AND status = ?", (activation_id, PENDING))
