@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
-from collections import OrderedDict
 from typing import Any
 
 from . import errors as X
 from .activations import APPLICATION_ERROR, DEVELOPER_ERROR, INTERNAL_ERROR, SUCCESS, activation_record, now_ms
 from .entities import Action
+from .incarnation import Incarnation
 from .limits import MAX_PAYLOAD, MB, MEMORY_MIN_MB
 from .bus import HEALTH_TOPIC, Bus, Delivery, completed_topic, control_topic, invoker_topic
 from .containers import ContainerPool, PooledContainer, ProvisionError
@@ -27,11 +26,14 @@ CHANGE_PING_DELAY_S = 0.05  # pool changes reach the status API this soon, coale
 COMPLETION_RETRY_S = 300.0  # how long a start notice or completion is retried while the bus is away
 # Logs of a container that died or timed out have no sentinel; don't wait long for one.
 DEAD_CONTAINER_LOG_WAIT_S = 0.2
-SEEN_MAX = 100_000  # activation ids an incarnation remembers, to run none twice if delivered twice
 
 
-class Cancelled(Exception):
-    pass
+class MovedAway(Exception):
+    """The controller gave this activation to another invoker while this one was out of contact."""
+
+    def __init__(self, container: PooledContainer | None) -> None:
+        super().__init__()
+        self.container = container
 
 
 class Invoker:
@@ -54,14 +56,7 @@ class Invoker:
         self._accepting = True
         self._ping_scheduled = False
         self.pool.on_change = self._ping_soon
-        # On a durable bus a new incarnation takes no work until its controller welcomes it with
-        # what it must not run (see failover.py); the in-process bus starts empty every time.
-        self.incarnation = uuid.uuid4().hex
-        self._welcome = asyncio.Event()
-        if not bus.durable:
-            self._welcome.set()
-        self._skip: set[str] = set()
-        self._seen: OrderedDict[str, None] = OrderedDict()  # taken by this incarnation: never twice
+        self.incarnation = Incarnation(invoker_id, bus.durable)
 
     async def start(self) -> None:
         removed = await self.runtime.remove_leftovers(self.id)
@@ -103,9 +98,11 @@ class Invoker:
                 "queued": self.pool.queued, "runtime": self.runtime.name,
                 "coldStarts": self.pool.cold_starts, "prewarmStarts": self.pool.prewarm_starts}
 
-    async def _ping(self) -> None:
-        ping = PingMessage(self.id, self.user_memory_mb, now_ms(), self.status(), incarnation=self.incarnation)
+    async def _ping(self, running: list[str] | None = None) -> None:
+        ping = PingMessage(self.id, self.user_memory_mb, now_ms(), self.status(), incarnation=self.incarnation.id,
+                           running=running or [])
         await self.bus.publish(HEALTH_TOPIC, ping.encode())
+        self.incarnation.reached_bus()
 
     def _ping_soon(self) -> None:
         if self._ping_scheduled or not self._accepting:
@@ -133,7 +130,7 @@ class Invoker:
     # --- work ---------------------------------------------------------------------------------
 
     async def _consume(self, consumer: Any) -> None:
-        await self._welcome.wait()
+        await self.incarnation.welcomed.wait()
         while self._accepting:
             await self._slots.acquire()
             try:
@@ -148,15 +145,10 @@ class Invoker:
                 delivery.ack()
                 self._slots.release()
                 continue
-            if msg.activation_id in self._skip or msg.activation_id in self._seen:
-                log.info("invoker%d skips activation %s: moved away, ended, or delivered twice", self.id,
-                         msg.activation_id)
+            if not self.incarnation.take(msg.activation_id):
                 delivery.ack()
                 self._slots.release()
                 continue
-            self._seen[msg.activation_id] = None
-            if len(self._seen) > SEEN_MAX:
-                self._seen.popitem(last=False)
             task = asyncio.create_task(self._activate(msg, delivery))
             self._running[msg.activation_id] = task
             task.add_done_callback(lambda _t, aid=msg.activation_id: self._finished(aid))
@@ -172,10 +164,7 @@ class Invoker:
             try:
                 command = json.loads(delivery.data)
                 if command.get("kind") == "welcome":
-                    if command.get("incarnation") == self.incarnation and not self._welcome.is_set():
-                        self._skip.update(command.get("skip", []))
-                        self._welcome.set()
-                        log.info("invoker%d welcomed; it skips %d activation(s)", self.id, len(self._skip))
+                    self.incarnation.welcome(command)
                 elif command.get("kind") == "cancel":
                     self.cancel(command["activation_id"], X.CANCELLED_BY_OPERATOR)
                 elif command.get("kind") == "remove-container":
@@ -207,6 +196,12 @@ class Invoker:
         c: PooledContainer | None = None
         try:
             record, c, keep = await self._execute(msg, action, delivery)
+        except MovedAway as moved:  # another invoker runs it: no record from here
+            self._current.pop(msg.activation_id, None)
+            if moved.container is not None:
+                await self.pool.discard(moved.container)
+            delivery.ack()
+            return
         except asyncio.CancelledError:
             reason = self._cancel_reason.get(msg.activation_id, X.LOST_AT_SHUTDOWN)
             status = DEVELOPER_ERROR if reason == X.CANCELLED_BY_OPERATOR else INTERNAL_ERROR
@@ -226,17 +221,21 @@ class Invoker:
                 self.pool.release(c, f"{action.path}@{action.version}")
             else:
                 await self.pool.discard(c)
+        self.incarnation.started.discard(msg.activation_id)
         completion = CompletionMessage(msg.activation_id, self.id,
                                        record["response"]["status"] == INTERNAL_ERROR, record)
         await self._send(completed_topic(msg.controller), completion.encode())
         delivery.ack()  # ended before it started (no container, cancelled): done with it all the same
 
-    async def _begin(self, msg: ActivationMessage, delivery: Delivery) -> None:
+    async def _begin(self, msg: ActivationMessage, delivery: Delivery, c: PooledContainer) -> None:
         """Right before the action's code runs: tell the controller (so it is never run elsewhere),
         and let the topic move past it (so a next incarnation does not run it again)."""
         if self.bus.durable:
+            if not await self.incarnation.may_start(msg.activation_id, self._ping):
+                raise MovedAway(c)
+            self.incarnation.started.add(msg.activation_id)
             await self._send(completed_topic(msg.controller),
-                             StartMessage(msg.activation_id, self.id, self.incarnation).encode())
+                             StartMessage(msg.activation_id, self.id, self.incarnation.id).encode())
         delivery.ack()
 
     async def _send(self, topic: str, data: bytes) -> None:
@@ -277,7 +276,7 @@ class Invoker:
         container = c.container
         timeout_s = action.limits.timeout / 1000
         log_limit = action.limits.logs * MB
-        await self._begin(msg, delivery)
+        await self._begin(msg, delivery, c)
         start = now_ms()
         wait_time = max(0, start - msg.accepted)
         init_time: int | None = None
