@@ -228,8 +228,9 @@ class Invoker:
         delivery.ack()  # ended before it started (no container, cancelled): done with it all the same
 
     async def _begin(self, msg: ActivationMessage, delivery: Delivery, c: PooledContainer) -> None:
-        """Right before the action's code runs: tell the controller (so it is never run elsewhere),
-        and let the topic move past it (so a next incarnation does not run it again)."""
+        """Right before the action's body runs (/run): tell the controller, so it is never run
+        elsewhere, and let the topic move past it, so a next incarnation does not run it again.
+        (A cold container's /init may then run twice, as it does whenever OpenWhisk retries.)"""
         if self.bus.durable:
             if not await self.incarnation.may_start(msg.activation_id, self._ping):
                 raise MovedAway(c)
@@ -276,7 +277,8 @@ class Invoker:
         container = c.container
         timeout_s = action.limits.timeout / 1000
         log_limit = action.limits.logs * MB
-        await self._begin(msg, delivery, c)
+        if not cold:  # the action's body runs at /run; a cold container's /init comes first
+            await self._begin(msg, delivery, c)
         start = now_ms()
         wait_time = max(0, start - msg.accepted)
         init_time: int | None = None
@@ -292,6 +294,7 @@ class Invoker:
                 logs = await container.logs.collect(log_limit, DEAD_CONTAINER_LOG_WAIT_S)
                 return self._record(msg, action, start, now_ms(), DEVELOPER_ERROR, failure, logs,
                                     wait_time, init_time, timed_out=outcome.timed_out), c, False
+            await self._begin(msg, delivery, c)
 
         run_payload: dict[str, Any] = {
             # merged by the controller: package < binding < action < request
