@@ -133,7 +133,7 @@ class Controller:
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for in-flight activations and sequences to complete, then end what is left with a
-        record (a cancelled sequence writes its own)."""
+        record (a cancelled sequence writes its own); on a durable bus, leave it for the next start."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
 
@@ -146,6 +146,11 @@ class Controller:
         for task in sequences:
             task.cancel()
         await asyncio.gather(*sequences, return_exceptions=True)
+        if self.bus.durable:  # their invokers go on; the next start reads what they complete
+            left = sum(1 for e in self.lb.inflight.values() if not e.probe)
+            if left:
+                log.info("%d activations are still in flight; the next start takes them over", left)
+            return
         for activation_id in list(self.lb.inflight):
             entry = self.lb.release(activation_id)
             if entry is not None and not entry.probe:
