@@ -62,9 +62,7 @@ def paced(cluster: Cluster, name: str, rate: float, seconds: float, params: dict
 def invoker_kill(broker: KafkaBroker, work: Path) -> None:
     cluster = Cluster(broker, work / "ik", 0)
     try:
-        for i in (0, 1):
-            cluster.start_invoker(i, "--user-memory", "4096")
-        cluster.wait_states({0: "healthy", 1: "healthy"}, timeout=60)
+        cluster.start_invokers(2, "--user-memory", "4096")
         runs = work / "ik-runs"
         names: list[str] = []  # two actions at home on each invoker (the balancer's own hash)
         for home in (0, 0, 1, 1):

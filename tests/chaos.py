@@ -49,9 +49,7 @@ class Cluster:
                                 "--ack-timeout-extra", "4", *controller_args]
         self.controller = Server(home, free_port(), self.controller_args).start()
         self.invokers: dict[int, subprocess.Popen[bytes]] = {}
-        for i in range(invokers):
-            self.start_invoker(i)
-        self.wait_states({i: "healthy" for i in range(invokers)}, timeout=60)
+        self.start_invokers(invokers)
         self.namespace, self.auth = self.controller.new_namespace({"invocationsPerMinute": 1_000_000,
                                                                    "concurrentInvocations": 2_000})
 
@@ -63,6 +61,12 @@ class Cluster:
              "--runtime", "process", "--prewarm", "0", *args],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         return self.invokers[i]
+
+    def start_invokers(self, count: int, *args: str) -> None:
+        """Invokers 0..count-1 (with `args`), healthy."""
+        for i in range(count):
+            self.start_invoker(i, *args)
+        self.wait_states({i: "healthy" for i in range(count)}, timeout=60)
 
     def kill_invoker(self, i: int, sig: int = signal.SIGKILL) -> int:
         """Kill invoker `i`; returns its pid (what its runs wrote)."""

@@ -28,9 +28,7 @@ def broker() -> Iterator[KafkaBroker]:
 def test_an_invoker_killed_under_load(broker: KafkaBroker, tmp_path: Path) -> None:
     cluster = Cluster(broker, tmp_path / "home", 0)
     try:
-        for i in (0, 1):
-            cluster.start_invoker(i, "--user-memory", "4096")
-        cluster.wait_states({0: "healthy", 1: "healthy"}, timeout=60)
+        cluster.start_invokers(2, "--user-memory", "4096")
         runs = tmp_path / "runs"
         for n in range(4):
             deploy_counted(cluster, f"c{n}", runs, limits={"memory": 128, "timeout": 10_000})
@@ -127,9 +125,7 @@ def test_the_broker_stopped_and_started_under_load(broker: KafkaBroker, tmp_path
 def test_an_invoker_paused_past_its_lease_runs_nothing_that_moved(broker: KafkaBroker, tmp_path: Path) -> None:
     cluster = Cluster(broker, tmp_path / "home", 0)
     try:
-        for i in (0, 1):
-            cluster.start_invoker(i, "--user-memory", "2048")
-        cluster.wait_states({0: "healthy", 1: "healthy"}, timeout=60)
+        cluster.start_invokers(2)
         runs = tmp_path / "runs"
         for n in range(4):
             deploy_counted(cluster, f"p{n}", runs, limits={"memory": 128})
