@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable
 log = logging.getLogger("squall.invoker")
 
 LEASE_S = 5.0  # under the bus's session timeout (6 s) and the controller's offline mark (10 s)
-SEEN_MAX = 100_000  # activation ids an incarnation remembers, to run none twice if delivered twice
+SEEN_MAX = 10_000  # activation ids an incarnation remembers, to run none twice if delivered twice
 
 
 class Incarnation:
