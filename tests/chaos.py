@@ -9,6 +9,8 @@ runs it on this host), so a test can tell a run twice, or a run on a dead invoke
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from backend.loadbalancer import home_hash
 
 from conftest import ROOT, Server, deploy, free_port
 
@@ -81,6 +85,11 @@ class Cluster:
     def restart_controller(self) -> None:
         self.controller.start(timeout=60)
 
+    def start_notices(self) -> dict[str, set[int]]:
+        """What the invokers told the controller they started (activation id -> invokers), read
+        from the completion topic itself: the test's own view of the protocol."""
+        return asyncio.run(_start_notices(self.broker.bootstrap, self.prefix + "completed0"))
+
     def status(self) -> dict:
         with self.controller.admin() as admin:
             return admin.get("/api/v1/system/status").json()
@@ -109,6 +118,27 @@ class Cluster:
                 p.kill()
         if self.controller.process is not None:
             self.controller.stop()
+
+
+async def _start_notices(bootstrap: str, topic: str) -> dict[str, set[int]]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        notices: dict[str, set[int]] = {}
+        while await consumer.position(partition) < end:
+            for message in (await consumer.getmany(partition, timeout_ms=1000)).get(partition, []):
+                ack = json.loads(message.value)
+                if ack.get("kind") == "start":
+                    notices.setdefault(ack["activation_id"], set()).add(ack["invoker"])
+        return notices
+    finally:
+        await consumer.stop()
 
 
 def fire(cluster: Cluster, name: str, count: int, params: dict | None = None, workers: int = 8,
@@ -164,6 +194,15 @@ class Runs:
 
     def on(self, pid: int) -> set[str]:
         return {a for a, pids in self.by_id.items() if pid in pids}
+
+
+def homed(cluster: Cluster, prefix: str, homes: list[int]) -> list[str]:
+    """Action names whose home invokers (by the balancer's own hash) are `homes`, in order."""
+    names: list[str] = []
+    for home in homes:
+        names.append(next(f"{prefix}{i}" for i in range(10_000) if f"{prefix}{i}" not in names
+                          and home_hash(cluster.namespace, f"{prefix}{i}") % len(cluster.invokers) == home))
+    return names
 
 
 def deploy_counted(cluster: Cluster, name: str, runs: Path, **body: object) -> None:
