@@ -66,6 +66,12 @@ def invoker_kill(broker: KafkaBroker, work: Path) -> None:
         names = homed(cluster, "c", [0, 0, 1, 1])  # two actions at home on each invoker
         for name in names:
             deploy_counted(cluster, name, runs, limits={"memory": 128})
+        with ThreadPoolExecutor(4) as pool:  # warm up: the containers the load needs, started
+            warm = [a for batch in pool.map(lambda n: paced(cluster, n, 5, 10, {"sleep": 0.5}, workers=8), names)
+                    for _, a in batch if a]
+        wait_records(cluster, warm, timeout=120)
+        for f in runs.iterdir():
+            f.unlink()
         killed: dict[str, float] = {}
 
         def kill_later() -> None:
