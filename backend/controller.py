@@ -122,14 +122,15 @@ class Controller:
         admin = self.identity(SYSTEM_NAMESPACE)
         assert admin is not None
         await catalog.install(self.registry, admin)
-        completions = await self.bus.consumer(completed_topic(self.id), f"controller{self.id}")
+        completions = self.failover.completions = await self.bus.consumer(completed_topic(self.id),
+                                                                           f"controller{self.id}")
         health = await self.bus.consumer(HEALTH_TOPIC, f"controller{self.id}")
         self._tasks = [asyncio.create_task(self._consume_completions(completions)),
                        asyncio.create_task(self._consume_health(health)),
                        asyncio.create_task(self.probes.run()),
                        asyncio.create_task(self.failover.run())]
         if self.bus.durable:
-            await self.failover.catch_up(completions)
+            await self.failover.catch_up()
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for in-flight activations and sequences to complete, then end what is left with a

@@ -8,10 +8,11 @@ still in its topic for a next incarnation to read. Every incarnation of an invok
 in its pings and takes no work until the controller welcomes it with the activations it must skip:
 those moved to other invokers, and those its last incarnation started.
 
-An invoker is lost when it has not pinged for OFFLINE_AFTER_S, sooner when its pings are late and
-its consumers have left their group (a crashed process's do after the bus's session timeout), or
-at once when a new incarnation pings (a restart): then what it had not started stays for the new
-incarnation, and is not moved.
+An invoker is lost when its pings are late and the bus says its consumers have left their group (a
+crashed process's do after the bus's session timeout), or at once when a new incarnation pings (a
+restart): then what it had not started stays for the new incarnation, and is not moved. Silence
+alone (OFFLINE_AFTER_S) only stops new work going to it: the bus may be away, or this controller
+reading late, and a live invoker's work must not be moved or ended.
 
 A restarted controller takes over what its earlier run left pending: it reads the completions
 waiting on its topic before it serves, and what is still in flight waits for its invoker, which
@@ -41,6 +42,7 @@ log = logging.getLogger("squall.failover")
 CHECK_INTERVAL_S = 1.0
 LATE_S = 2.0  # a ping this late makes the controller ask whether the invoker's consumers are still there
 CATCH_UP_S = 30.0  # at most this long, a restarted controller reads waiting completions before it serves
+CATCH_UP_NOTICES_S = 3.0  # at most this long, it reads waiting start notices before it moves anything
 INVOKER_LOST = "The activation's invoker was lost while it ran the action."
 
 
@@ -50,6 +52,7 @@ class Failover:
         self.incarnations: dict[int, str] = {}
         self.skip: dict[int, set[str]] = {}  # invoker -> what its next incarnation must not run
         self.started_at = time.monotonic()
+        self.completions: Consumer | None = None  # the controller's, once it started
 
     # --- what invokers say --------------------------------------------------------------------
 
@@ -72,8 +75,8 @@ class Failover:
         if entry is None:
             return
         if entry.invoker != start.invoker:
-            log.error("activation %s started on invoker%d after it was sent to invoker%d",
-                      start.activation_id, start.invoker, entry.invoker)
+            log.warning("invoker%d announced activation %s after it had moved to invoker%d (it will not run it)",
+                        start.invoker, start.activation_id, entry.invoker)
             return
         entry.started = True
 
@@ -99,11 +102,15 @@ class Failover:
             log.warning("took over %d activations an earlier run left in flight; ended %d that cannot go on",
                         taken, ended)
 
-    async def catch_up(self, completions: Consumer) -> None:
-        """Read the completions that waited for this controller before serving (bounded)."""
+    async def catch_up(self, bound_s: float = CATCH_UP_S) -> None:
+        """Read what waits on the completion topic (bounded): the completions waiting for a
+        restarted controller before it serves, and an invoker's start notices before the
+        controller judges which of its activations had started."""
+        if self.completions is None:
+            return
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + CATCH_UP_S
-        while await completions.backlog() and loop.time() < deadline:
+        deadline = loop.time() + bound_s
+        while await self.completions.backlog() and loop.time() < deadline:
             await asyncio.sleep(0.05)
 
     # --- losing an invoker --------------------------------------------------------------------
@@ -123,12 +130,13 @@ class Failover:
         now = time.monotonic()
         for invoker_id in sorted({e.invoker for e in lb.inflight.values()}):
             health = lb.invokers.get(invoker_id)
-            if health is None:
-                gone = now - self.started_at > OFFLINE_AFTER_S
-            else:  # silent for long, or its consumers left their group (sooner, after a crash)
-                gone = health.state(now) == OFFLINE or (
-                    now - health.last_ping > LATE_S and await self.ctl.bus.members(f"invoker{invoker_id}") == 0)
-            if gone:
+            silent = now - (self.started_at if health is None else health.last_ping)
+            # Late pings alone prove nothing (the bus may be away, or this controller reading late):
+            # it is lost when the bus says its consumers have left their group, as a dead process's
+            # do after the session timeout. While the bus cannot say, it waits (the forced ack is
+            # the last resort).
+            if silent > (OFFLINE_AFTER_S if health is None else LATE_S) and \
+                    await self.ctl.bus.members(f"invoker{invoker_id}") == 0:
                 await self.lost(invoker_id, restarted=False)
 
     async def lost(self, invoker_id: int, *, restarted: bool,
@@ -136,6 +144,9 @@ class Failover:
         """Resolve what was assigned to an invoker that is gone (or came back as a new incarnation,
         still running `running`)."""
         lb = self.ctl.lb
+        if not restarted:
+            lb.mark_offline(invoker_id)  # what callers send now goes straight to the others
+            await self.catch_up(CATCH_UP_NOTICES_S)  # a start notice already sent must count
         skip = self.skip.setdefault(invoker_id, set())
         for activation_id, entry in list(lb.inflight.items()):
             if entry.invoker != invoker_id or activation_id in running:

@@ -35,6 +35,7 @@ class Incarnation:
         self.started: set[str] = set()  # started by this process and still running
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._contact = time.monotonic()
+        self._lapsed = False
         self._renewing = asyncio.Lock()
 
     def take(self, activation_id: str) -> bool:
@@ -56,17 +57,23 @@ class Incarnation:
                      self.id[:8], len(self.skip))
 
     def reached_bus(self) -> None:
-        self._contact = time.monotonic()
+        now = time.monotonic()
+        if now - self._contact > LEASE_S:  # back after the lease ran out: that does not renew it
+            self._lapsed = True
+        self._contact = now
+
+    def _lease_lapsed(self) -> bool:
+        return self._lapsed or time.monotonic() - self._contact > LEASE_S
 
     async def may_start(self, activation_id: str, ping: Callable[[list[str]], Awaitable[None]]) -> bool:
         """Right before an action's code runs: False when it was moved away meanwhile."""
-        if self.durable and time.monotonic() - self._contact > LEASE_S:
+        if self.durable and self._lease_lapsed():
             await self._renew(ping)
         return activation_id not in self.skip
 
     async def _renew(self, ping: Callable[[list[str]], Awaitable[None]]) -> None:
         async with self._renewing:
-            if time.monotonic() - self._contact <= LEASE_S:
+            if not self._lease_lapsed():
                 return  # another activation renewed it meanwhile
             self.id = uuid.uuid4().hex
             self.welcomed.clear()
@@ -81,3 +88,5 @@ class Incarnation:
                     await asyncio.wait_for(self.welcomed.wait(), 1.0)
                 except TimeoutError:
                     pass
+            self._lapsed = False
+            self._contact = time.monotonic()

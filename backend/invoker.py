@@ -237,6 +237,10 @@ class Invoker:
             self.incarnation.started.add(msg.activation_id)
             await self._send(completed_topic(msg.controller),
                              StartMessage(msg.activation_id, self.id, self.incarnation.id).encode())
+            # Paused while its notice was on the way, it may have been given up and moved meanwhile.
+            if not await self.incarnation.may_start(msg.activation_id, self._ping):
+                self.incarnation.started.discard(msg.activation_id)
+                raise MovedAway(c)
         delivery.ack()
 
     async def _send(self, topic: str, data: bytes) -> None:

@@ -211,7 +211,8 @@ class KafkaBus(Bus):
         try:
             for response in await self._admin.describe_consumer_groups([self.prefix + group]):
                 for described in response.groups:  # (error, group, state, protocol type, protocol, members, ...)
-                    return len(described[5])
+                    # a coordinator still loading its groups (after a broker restart) lists none: unknown
+                    return len(described[5]) if described[0] == 0 else None
         except KafkaError:
             return None
         return None

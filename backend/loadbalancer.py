@@ -103,6 +103,12 @@ class LoadBalancer:
         inv.status = ping.status
         return True
 
+    def mark_offline(self, invoker_id: int) -> None:
+        """Send it nothing more: it is gone (it shows up again with its next ping)."""
+        inv = self.invokers.get(invoker_id)
+        if inv is not None:
+            inv.last_ping = min(inv.last_ping, time.monotonic() - OFFLINE_AFTER_S - 1)
+
     def states(self) -> dict[int, str]:
         now = time.monotonic()
         return {i: inv.state(now) for i, inv in sorted(self.invokers.items())}

@@ -143,22 +143,27 @@ async def _start_notices(bootstrap: str, topic: str) -> dict[str, set[int]]:
 
 def fire(cluster: Cluster, name: str, count: int, params: dict | None = None, workers: int = 8,
          seconds: float = 120.0, blocking: bool = False) -> list[str]:
-    """Invocations bounded in count and time; the ids of those accepted (202, or 200 when blocking)."""
+    """Invocations bounded in count and time, from `workers` kept-alive connections; the ids of
+    those accepted (202, or 200 when blocking)."""
     deadline = time.monotonic() + seconds
 
-    def one(i: int) -> str | None:
-        if time.monotonic() > deadline:
-            return None
+    def some(numbers: range) -> list[str]:
+        accepted = []
         with cluster.client() as c:
-            try:
-                r = c.post(f"/api/v1/namespaces/_/actions/{name}", params={"blocking": str(blocking).lower()},
-                           json={"i": i, **(params or {})})
-            except httpx.TransportError:  # the controller was killed under this request
-                return None
-        return r.json()["activationId"] if r.status_code == (200 if blocking else 202) else None
+            for i in numbers:
+                if time.monotonic() > deadline:
+                    break
+                try:
+                    r = c.post(f"/api/v1/namespaces/_/actions/{name}",
+                               params={"blocking": str(blocking).lower()}, json={"i": i, **(params or {})})
+                except httpx.TransportError:  # the controller was killed under this request
+                    continue
+                if r.status_code == (200 if blocking else 202):
+                    accepted.append(r.json()["activationId"])
+        return accepted
 
     with ThreadPoolExecutor(workers) as pool:
-        return [a for a in pool.map(one, range(count)) if a]
+        return [a for ids in pool.map(some, [range(w, count, workers) for w in range(workers)]) for a in ids]
 
 
 def wait_records(cluster: Cluster, ids: list[str], timeout: float) -> dict[str, dict]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -34,9 +35,10 @@ def test_an_invoker_killed_under_load(broker: KafkaBroker, tmp_path: Path) -> No
             deploy_counted(cluster, name, runs, limits={"memory": 128, "timeout": 10_000})
         ids: list[str] = []
 
-        def load() -> None:  # 300 accepted: many of them still wait in the invokers' topics and pools
-            for name in names:
-                ids.extend(fire(cluster, name, 75, {"sleep": 0.5}, workers=8, seconds=60))
+        def load() -> None:  # 300 accepted at once: many of them still wait in the invokers' topics and pools
+            with ThreadPoolExecutor(len(names)) as pool:
+                for accepted in pool.map(lambda name: fire(cluster, name, 75, {"sleep": 0.5}, workers=4), names):
+                    ids.extend(accepted)
 
         loader = threading.Thread(target=load)
         loader.start()

@@ -127,6 +127,7 @@ def test_no_request_breaks_the_server(fuzz_client, route, ns, pkg, name, ext, qu
 @pytest.mark.parametrize("value", ["99999999999999999999", "-99999999999999999999", "1e3", "1_000", "0x10"])
 def test_numbers_out_of_range_or_malformed_are_400(fuzz_client, path, arg, text, value) -> None:
     client, _ = fuzz_client
+    client.put("/api/v1/namespaces/_/packages/p", params={"overwrite": "true"}, json={})  # the fuzz may delete it
     r = client.get(path, params={arg: value})
     assert r.status_code == 400 and r.json()["error"] == text.format(v=value), r.text
     assert client.get("/api/v1").status_code == 200  # the same connection answers on
