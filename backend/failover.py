@@ -42,7 +42,7 @@ log = logging.getLogger("squall.failover")
 CHECK_INTERVAL_S = 1.0
 LATE_S = 2.0  # a ping this late makes the controller ask whether the invoker's consumers are still there
 CATCH_UP_S = 30.0  # at most this long, a restarted controller reads waiting completions before it serves
-CATCH_UP_NOTICES_S = 3.0  # at most this long, it reads waiting start notices before it moves anything
+CATCH_UP_NOTICES_S = 3.0  # at most this long, it reads what a lost invoker sent before it judges
 INVOKER_LOST = "The activation's invoker was lost while it ran the action."
 
 
@@ -146,7 +146,9 @@ class Failover:
         lb = self.ctl.lb
         if not restarted:
             lb.mark_offline(invoker_id)  # what callers send now goes straight to the others
-            await self.catch_up(CATCH_UP_NOTICES_S)  # a start notice already sent must count
+        # What it sent before it went (start notices, completions) must count: they come on
+        # another topic than its pings, so they may still wait there.
+        await self.catch_up(CATCH_UP_NOTICES_S)
         skip = self.skip.setdefault(invoker_id, set())
         for activation_id, entry in list(lb.inflight.items()):
             if entry.invoker != invoker_id or activation_id in running:

@@ -32,7 +32,7 @@ class Incarnation:
         if not durable:  # the in-process bus starts empty every time: nothing to skip
             self.welcomed.set()
         self.skip: set[str] = set()
-        self.started: set[str] = set()  # started by this process and still running
+        self.started: set[str] = set()  # started by this process, its completion not yet on the bus
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._contact = time.monotonic()
         self._lapsed = False

@@ -221,10 +221,10 @@ class Invoker:
                 self.pool.release(c, f"{action.path}@{action.version}")
             else:
                 await self.pool.discard(c)
-        self.incarnation.started.discard(msg.activation_id)
         completion = CompletionMessage(msg.activation_id, self.id,
                                        record["response"]["status"] == INTERNAL_ERROR, record)
         await self._send(completed_topic(msg.controller), completion.encode())
+        self.incarnation.started.discard(msg.activation_id)  # running until its completion is out
         delivery.ack()  # ended before it started (no container, cancelled): done with it all the same
 
     async def _begin(self, msg: ActivationMessage, delivery: Delivery, c: PooledContainer) -> None:

@@ -120,7 +120,7 @@ def test_the_broker_stopped_and_started_under_load(broker: KafkaBroker, tmp_path
         try:
             time.sleep(2)
             broker.stop()
-            time.sleep(3)
+            time.sleep(6)  # past the invokers' lease: they renew it when it is back
             broker.start()
             time.sleep(3)
         finally:
@@ -128,7 +128,8 @@ def test_the_broker_stopped_and_started_under_load(broker: KafkaBroker, tmp_path
             loader.join(120)
         assert accepted
         records = wait_records(cluster, accepted, timeout=120)
-        assert {r["response"]["status"] for r in records.values()} == {"success"}  # nothing lost
+        failed = {a: r["response"] for a, r in records.items() if r["response"]["status"] != "success"}
+        assert failed == {}  # nothing lost
         found = Runs.read(runs)
         assert found.twice() == [] and set(accepted) <= set(found.by_id)  # nothing run twice
     finally:
