@@ -125,7 +125,8 @@ class KafkaBroker:
             "",
         ]))
         cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        subprocess.run(self._java("kafka.tools.StorageTool", "format", "-t", cluster,
+        # `=`: an id may begin with "-", which would read as an option
+        subprocess.run(self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster}",
                                   "-c", str(self.dir / "server.properties")),
                        check=True, stdout=subprocess.DEVNULL)
         self._formatted = True
