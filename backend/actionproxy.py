@@ -1,8 +1,20 @@
 """The action runtime proxy: speaks OpenWhisk's /init and /run over HTTP/1.1 on a unix socket.
 
-Standard library only, so that it runs unchanged in any Python image and as a plain subprocess.
-One connection at a time runs one activation at a time (OpenWhisk's concurrency 1), so the action
-runs right on the event loop's thread: nothing else needs it while it runs.
+Standard library only, so that it runs unchanged in any image and as a plain subprocess. One
+connection at a time runs one activation at a time (OpenWhisk's concurrency 1), so the action runs
+right on the event loop's thread: nothing else needs it while it runs.
+
+Python actions run in this process. Any other language runs in a launcher (`--launcher`, the
+actionloop idea) that this proxy starts at /init, so the HTTP side, the log sentinels, the crash
+and memory handling and the failure texts stay here, in one place for every language:
+
+- argv: the launcher command, then `<action dir> <main>`; the directory holds `action.src` (source)
+  or `action.bin` (binary), a zip's contents extracted under `unzipped/`.
+- stdin: one JSON request per line, `{"value": {...}, "env": {"__OW_...": ...}}`; stdout and
+  stderr are this proxy's own (the logs, so they precede the sentinels); fd 3: one JSON line per
+  answer: first `{"ok": true}` or `{"error": ...}` for the init, then each action's result.
+- A launcher that exits takes this proxy with it (a crash, as a Python action's would be); one of
+  the exit codes `--oom-exit-codes` exits as an out-of-memory kill.
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ import base64
 import io
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import traceback
@@ -28,11 +41,12 @@ _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 5
 
 
 class Proxy:
-    def __init__(self) -> None:
+    def __init__(self, launcher: list[str] | None = None, oom_exit_codes: frozenset[int] = frozenset()) -> None:
         self.main: Callable[[Any], Any] | None = None
+        self.launcher = Launcher(launcher, oom_exit_codes) if launcher else None
 
     def init(self, value: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if self.main is not None:
+        if self.main is not None or (self.launcher is not None and self.launcher.started):
             return 403, {"error": "Cannot initialize the action more than once."}
         code = value.get("code")
         if not code:
@@ -40,6 +54,8 @@ class Proxy:
         for key, val in (value.get("env") or {}).items():
             os.environ[str(key)] = val if isinstance(val, str) else json.dumps(val)
         main_name = value.get("main") or "main"
+        if self.launcher is not None:
+            return self.launcher.init(code, bool(value.get("binary")), main_name)
         try:
             module = self._load_binary(code) if value.get("binary") else self._load_source(code)
         except Exception as ex:  # the user's code failed to compile or import
@@ -79,11 +95,16 @@ class Proxy:
         return module
 
     def run(self, body: dict[str, Any]) -> tuple[int, Any]:
+        env = {"__OW_" + key.upper(): val if isinstance(val, str) else json.dumps(val)
+               for key, val in body.items() if key != "value"}
+        if self.launcher is not None and self.launcher.ready:
+            result = self.launcher.run(body.get("value") or {}, env)
+            if not isinstance(result, (dict, list)):
+                return 502, {"error": "The action did not return a dictionary or array."}
+            return 200, result
         if self.main is None:
             return 502, {"error": "Cannot run an action that was not initialized."}
-        for key, val in body.items():
-            if key != "value":
-                os.environ["__OW_" + key.upper()] = val if isinstance(val, str) else json.dumps(val)
+        os.environ.update(env)
         try:
             result = self.main(body.get("value") or {})
         except MemoryError:
@@ -96,6 +117,87 @@ class Proxy:
         if not isinstance(result, (dict, list)):
             return 502, {"error": "The action did not return a dictionary or array."}
         return 200, result
+
+
+class Launcher:
+    """The language process of a non-Python action, kept up between activations."""
+
+    def __init__(self, command: list[str], oom_exit_codes: frozenset[int]) -> None:
+        self.command = command
+        self.oom_exit_codes = oom_exit_codes
+        self.process: subprocess.Popen[bytes] | None = None
+        self.answers: io.BufferedReader | None = None
+        self.ready = False
+
+    @property
+    def started(self) -> bool:
+        return self.process is not None
+
+    def init(self, code: str, binary: bool, main: str) -> tuple[int, dict[str, Any]]:
+        root = tempfile.mkdtemp(prefix="action-")
+        if binary:
+            try:
+                data = base64.b64decode(code)
+            except ValueError:
+                return 502, {"error": "The action's binary is not valid base64."}
+            with open(os.path.join(root, "action.bin"), "wb") as out:
+                out.write(data)
+            if zipfile.is_zipfile(io.BytesIO(data)):
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    archive.extractall(os.path.join(root, "unzipped"))
+        else:
+            with open(os.path.join(root, "action.src"), "w", encoding="utf-8") as out:
+                out.write(code)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        read_end, write_end = os.pipe()
+
+        def answers_on_fd3() -> None:  # in the child; every other descriptor closes at exec (PEP 446)
+            if write_end == 3:
+                os.set_inheritable(3, True)
+            else:
+                os.dup2(write_end, 3)
+
+        self.process = subprocess.Popen([*self.command, root, main], stdin=subprocess.PIPE, cwd=root,
+                                        close_fds=False, preexec_fn=answers_on_fd3)
+        os.close(write_end)
+        self.answers = os.fdopen(read_end, "rb")
+        answer = self._answer()
+        if isinstance(answer, dict) and answer.get("ok") is True:
+            self.ready = True
+            return 200, {"ok": True}
+        error = answer.get("error") if isinstance(answer, dict) else None
+        return 502, {"error": error if isinstance(error, str) and error else "Missing main/no code to execute."}
+
+    def run(self, value: Any, env: dict[str, str]) -> Any:
+        assert self.process is not None and self.process.stdin is not None
+        request = json.dumps({"value": value, "env": env}, ensure_ascii=False, separators=(",", ":"))
+        try:
+            self.process.stdin.write(request.encode("utf-8") + b"\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self._died()
+        return self._answer()
+
+    def _answer(self) -> Any:
+        assert self.answers is not None
+        line = self.answers.readline()
+        if not line:
+            self._died()
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None  # not JSON: "did not return a dictionary"
+
+    def _died(self) -> None:
+        """The launcher is gone: so is this proxy, as a Python action's crash would take it."""
+        assert self.process is not None
+        code = self.process.wait()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if code in self.oom_exit_codes or code == -9:
+            os._exit(OOM_EXIT_CODE)
+        os._exit(code if code > 0 else 1)
 
 
 def _end_activation() -> None:
@@ -159,8 +261,7 @@ def _dispatch(proxy: Proxy, method: str, path: str, raw: bytes) -> tuple[int, An
         _end_activation()
 
 
-async def main_async(socket_path: str) -> None:
-    proxy = Proxy()
+async def main_async(socket_path: str, proxy: Proxy) -> None:
     if os.path.exists(socket_path):
         os.unlink(socket_path)
     server = await asyncio.start_unix_server(lambda r, w: _serve(r, w, proxy), path=socket_path,
@@ -173,9 +274,13 @@ async def main_async(socket_path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="OpenWhisk action runtime proxy on a unix socket")
     parser.add_argument("--socket", default=os.environ.get("SQUALL_PROXY_SOCKET", "/squall/action.sock"))
+    parser.add_argument("--launcher", help="a JSON list: the command that runs a non-Python action")
+    parser.add_argument("--oom-exit-codes", default="", help="launcher exit codes that mean out of memory")
     args = parser.parse_args()
+    launcher = json.loads(args.launcher) if args.launcher else None
+    codes = frozenset(int(c) for c in args.oom_exit_codes.split(",") if c.strip())
     try:
-        asyncio.run(main_async(args.socket))
+        asyncio.run(main_async(args.socket, Proxy(launcher, codes)))
     except KeyboardInterrupt:
         pass
 

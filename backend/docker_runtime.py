@@ -17,9 +17,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .images import ACTION_UID, SOCKET_DIR, image_is_current, proxy_version
+from . import languages
+from .images import ACTION_UID, PROXY_PATH_IN_IMAGE, SOCKET_DIR, image_is_current, proxy_version
 from .kinds import DEFAULT_KIND, image_of
-from .runtimes import INVOKER_LABEL, LOG_LINE_LIMIT, Container, ProxyConnection, Runtime
+from .runtimes import INVOKER_LABEL, LOG_LINE_LIMIT, Container, ProxyConnection, Runtime, proxy_launcher_args
 
 log = logging.getLogger("squall.docker")
 
@@ -154,8 +155,14 @@ class DockerRuntime(Runtime):
         directory = self.container_dir(name, labels)
         directory.mkdir(parents=True)
         os.chown(directory, ACTION_UID, ACTION_UID)
+        language = languages.of_kind(kind)
+        command = None
+        launcher = language.launcher(memory_mb, in_image=True)
+        if launcher is not None:  # the image's own command, with this container's memory in it
+            command = ["python3", "-u", "-s", PROXY_PATH_IN_IMAGE, "--socket", f"{SOCKET_DIR}/action.sock",
+                       *proxy_launcher_args(language, launcher)]
         config = await asyncio.to_thread(self._create, image, name, directory, kind, memory_mb, network,
-                                         labels or {})
+                                         labels or {}, command)
         container = DockerContainer(self, config, name, kind, memory_mb, directory)
         try:
             container.follow_output(asyncio.get_running_loop())
@@ -168,11 +175,12 @@ class DockerRuntime(Runtime):
         return container
 
     def _create(self, image: str, name: str, directory: Path, kind: str, memory_mb: int, network: bool,
-                labels: dict[str, str]) -> str:
+                labels: dict[str, str], command: list[str] | None) -> str:
         host_config = self.api.create_host_config(
             binds={str(directory): {"bind": SOCKET_DIR, "mode": "rw"}}, **hardening(memory_mb, network))
         created = self.api.create_container(
-            image, name=name, user=f"{ACTION_UID}:{ACTION_UID}", environment={"__OW_API_HOST": self.api_host},
+            image, command=command, name=name, user=f"{ACTION_UID}:{ACTION_UID}",
+            environment={"__OW_API_HOST": self.api_host},
             labels={"squall.kind": kind, "squall.instance": self.instance, **labels}, host_config=host_config)
         return created["Id"]
 

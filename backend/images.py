@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import actionproxy, kinds
+from . import actionproxy, kinds, languages
 
 PROXY_PATH_IN_IMAGE = "/usr/local/lib/squall/actionproxy.py"
 ACTION_UID = 1000
@@ -44,16 +44,6 @@ Say = Callable[[str], None]
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def image_is_current(client: "docker.DockerClient", image: str) -> bool:  # type: ignore[name-defined]  # noqa: F821
-    import docker.errors
-
-    try:
-        labels = client.images.get(image).labels or {}
-    except docker.errors.ImageNotFound:
-        return False
-    return labels.get(VERSION_LABEL) == proxy_version()
 
 
 # --- where the base comes from ---------------------------------------------------------------------
@@ -170,64 +160,162 @@ DOCKERFILE = """\
 FROM {base}
 RUN (getent group {uid} || groupadd -g {uid} action) \\
  && (getent passwd {uid} || useradd -u {uid} -g {uid} -M -d /tmp -s /usr/sbin/nologin action) \\
- && mkdir -p /usr/local/lib/squall {socket_dir} && chown {uid}:{uid} {socket_dir}
-COPY actionproxy.py {proxy}
+ && mkdir -p {lib}/launchers {socket_dir} && chown {uid}:{uid} {socket_dir}
+{install}COPY actionproxy.py {proxy}
+COPY launchers/ {lib}/launchers/
 ENV PYTHONIOENCODING=utf-8 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 LANG=C.UTF-8 HOME=/tmp TMPDIR=/tmp
-LABEL {label}="{version}" squall.kind="{kind}"
+LABEL {label}="{version}" squall.family="{family}"
 USER {uid}:{uid}
 WORKDIR /tmp
 CMD ["python3", "-u", "-s", "{proxy}", "--socket", "{socket_dir}/action.sock"]
 """
+APT_INSTALL = ("RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+               "--no-install-recommends {packages} >/dev/null && rm -rf /var/lib/apt/lists/*\n")
 
 
-def build(kind: str = "python:3", *, force: bool = False, say: Say = _say) -> str:
-    """Build the runtime image of `kind` unless a current one is present; returns its name."""
-    import docker
+def image_version(language: languages.Language) -> str:
+    """The label an image must carry to be current: the proxy's version and its language's."""
+    return hashlib.sha256((proxy_version() + language.digest()).encode()).hexdigest()[:16]
+
+
+def image_is_current(client: "docker.DockerClient", image: str) -> bool:  # type: ignore[name-defined]  # noqa: F821
     import docker.errors
 
-    known = kinds.images()
-    if kind not in known:
-        raise BuildError(f"no runtime image for kind '{kind}' (known: {', '.join(known)})")
-    image = known[kind]
+    language = next((lang for lang in languages.LANGUAGES.values() if lang.image == image), None)
+    try:
+        labels = client.images.get(image).labels or {}
+    except docker.errors.ImageNotFound:
+        return False
+    return language is not None and labels.get(VERSION_LABEL) == image_version(language)
+
+
+def families_of(requested: list[str]) -> list[languages.Language]:
+    """The languages whose images the kinds (or families) name; every one when none is named."""
+    if not requested:
+        return list(languages.LANGUAGES.values())
+    chosen: list[languages.Language] = []
+    for name in requested:
+        family, _, version = name.partition(":")
+        if family not in languages.LANGUAGES or version not in ("", "default", *[
+                k.partition(":")[2] for k in kinds.images() if k.startswith(family + ":")]):
+            known = ", ".join(sorted(kinds.images()))
+            raise BuildError(f"no runtime image for kind '{name}' (known: {known})")
+        if languages.LANGUAGES[family] not in chosen:
+            chosen.append(languages.LANGUAGES[family])
+    return chosen
+
+
+def build(requested: list[str] | None = None, *, force: bool = False, say: Say = _say) -> list[str]:
+    """Build the images of the kinds asked for (all by default) on one shared base, each unless a
+    current one is present; returns their names."""
+    import docker
+
     client = docker.from_env()
-    if not force and image_is_current(client, image):
-        say(f"{image} is present and current (proxy {proxy_version()})")
-        return image
+    built: list[str] = []
+    base: str | None = None
+    for language in families_of(requested or []):
+        image = language.image
+        if not force and image_is_current(client, image):
+            say(f"{image} is present and current ({image_version(language)})")
+            built.append(image)
+            continue
+        if base is None:
+            base = OFFICIAL_BASE if registry_answers(client, say) else debootstrap_base(client, say)
+        built.append(_build_one(client, language, base, say))
+    return built
+
+
+def _build_one(client: "docker.DockerClient", language: languages.Language, base: str,  # type: ignore[name-defined]  # noqa: F821
+               say: Say) -> str:
+    import docker.errors
+
     started = time.monotonic()
-    base = OFFICIAL_BASE if registry_answers(client, say) else debootstrap_base(client, say)
+    image = language.image
     with tempfile.TemporaryDirectory(prefix="squall-image-") as context:
-        shutil.copy(actionproxy.__file__, Path(context) / "actionproxy.py")
-        (Path(context) / "Dockerfile").write_text(DOCKERFILE.format(
-            base=base, uid=ACTION_UID, proxy=PROXY_PATH_IN_IMAGE, label=VERSION_LABEL,
-            version=proxy_version(), kind=kind, socket_dir=SOCKET_DIR))
+        root = Path(context)
+        shutil.copy(actionproxy.__file__, root / "actionproxy.py")
+        (root / "launchers").mkdir()
+        for name in language.files:
+            target = root / "launchers" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(languages.LAUNCHERS / name, target)
+        if language.prepare is not None:
+            say(f"  preparing the {language.family} launcher")
+            language.prepare(root)
+        install = APT_INSTALL.format(packages=" ".join(language.apt_packages)) if language.apt_packages else ""
+        (root / "Dockerfile").write_text(DOCKERFILE.format(
+            base=base, uid=ACTION_UID, proxy=PROXY_PATH_IN_IMAGE, lib=languages.LIB_IN_IMAGE,
+            label=VERSION_LABEL, version=image_version(language), family=language.family,
+            socket_dir=SOCKET_DIR, install=install))
         say(f"building {image} from {base}")
         try:
             for chunk in client.api.build(path=context, tag=image, rm=True, forcerm=True, decode=True,
                                           pull=False):
                 if "stream" in chunk and chunk["stream"].strip().startswith("Step"):
-                    say("  " + chunk["stream"].strip())
+                    say(f"  [{time.monotonic() - started:5.1f}s] " + chunk["stream"].strip()[:110])
                 if "error" in chunk:
                     raise BuildError(chunk["error"].strip())
         except docker.errors.APIError as ex:
             raise BuildError(str(ex)) from None
-    say(f"built {image} in {time.monotonic() - started:.1f}s (proxy {proxy_version()})")
+    size = client.images.get(image).attrs.get("Size", 0)
+    say(f"built {image} in {time.monotonic() - started:.1f}s ({size / 1e6:.0f} MB)")
     return image
 
 
+def listing() -> list[dict[str, object]]:
+    """Every kind: its family's default, image, size and whether it is built and current."""
+    import docker
+    import docker.errors
+
+    try:
+        client: "docker.DockerClient | None" = docker.from_env(timeout=5)  # type: ignore[name-defined]
+        client.ping()
+    except Exception:
+        client = None
+    rows: list[dict[str, object]] = []
+    for kind in kinds.MANIFEST:
+        if kind.deprecated or kind.image is None:
+            continue
+        language = languages.of_kind(kind.kind)
+        size, state = 0, "no Docker engine"
+        if client is not None:
+            try:
+                size = client.images.get(kind.image).attrs.get("Size", 0)
+                state = "built" if image_is_current(client, kind.image) else "stale"
+            except docker.errors.ImageNotFound:
+                state = "not built"
+        missing = language.host_missing()
+        rows.append({"kind": kind.kind, "default": kind.default, "image": kind.image, "size": size,
+                     "image_state": state,
+                     "process": f"no: {missing}" if missing else (language.host_version() or "yes")})
+    return rows
+
+
 def main(argv: list[str]) -> int:
+    """`squall runtime build [KIND...] [--force]` and `squall runtime list`."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="squall runtime build",
-                                     description="build a runtime image with the action proxy baked in")
-    parser.add_argument("kind", nargs="?", default="python:3")
-    parser.add_argument("--force", action="store_true", help="rebuild even when the image is current")
+    parser = argparse.ArgumentParser(prog="squall runtime", description="the runtime images and kinds")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    b = sub.add_parser("build", help="build runtime images (every kind's by default), offline")
+    b.add_argument("kinds", nargs="*", metavar="KIND")
+    b.add_argument("--force", action="store_true", help="rebuild even when the image is current")
+    sub.add_parser("list", help="kinds, each family's default, image, size and whether it is built")
     args = parser.parse_args(argv)
+    if args.verb == "list":
+        rows = listing()
+        print(f"{'KIND':<13}{'DEFAULT':<9}{'IMAGE':<34}{'SIZE':>8}  {'IMAGE STATE':<12} PROCESS RUNTIME")
+        for row in rows:
+            size = f"{int(row['size']) / 1e6:.0f} MB" if row["size"] else "-"
+            print(f"{row['kind']:<13}{'yes' if row['default'] else '':<9}{row['image']:<34}{size:>8}  "
+                  f"{row['image_state']:<12} {row['process']}")
+        return 0
     try:
-        build(args.kind, force=args.force)
+        build(args.kinds, force=args.force)
     except BuildError as ex:
         print(f"error: {ex}", file=sys.stderr)
         return 1
     except Exception as ex:  # the engine is not there, most likely
-        print(f"error: could not build the runtime image: {ex}", file=sys.stderr)
+        print(f"error: could not build the runtime images: {ex}", file=sys.stderr)
         return 1
     return 0

@@ -17,7 +17,7 @@ from .limits import MAX_PAYLOAD, MB, MEMORY_MIN_MB
 from .bus import HEALTH_TOPIC, Bus, Delivery, completed_topic, control_topic, invoker_topic
 from .containers import ContainerPool, PooledContainer, ProvisionError
 from .messages import ActivationMessage, CompletionMessage, PingMessage, StartMessage
-from .runtimes import Runtime, RunOutcome
+from .runtimes import Runtime, RunOutcome, RuntimeUnavailable
 
 log = logging.getLogger("squall.invoker")
 
@@ -267,7 +267,7 @@ class Invoker:
         network = bool(action.annotation("network", False))
         try:
             c, cold = await self.pool.acquire(key, action.kind, action.limits.memory, network)
-        except ProvisionError as ex:
+        except (ProvisionError, RuntimeUnavailable) as ex:
             log.error("invoker%d: %s", self.id, ex)
             now = now_ms()
             return self._record(msg, action, now, now, INTERNAL_ERROR, {"error": X.PROVISION_ERROR}, []), None, False

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import EntityError, malformed
+from .languages import LANGUAGES
 
 SEQUENCE = "sequence"
 BLACKBOX = "blackbox"
@@ -19,9 +20,13 @@ BLACKBOX = "blackbox"
 class RuntimeKind:
     kind: str
     family: str
-    image: str | None  # the local image that runs it; None for a deprecated kind
     default: bool = False
     deprecated: bool = False
+
+    @property
+    def image(self) -> str | None:
+        """The local image that runs it (its family's); None for a deprecated kind."""
+        return None if self.deprecated else LANGUAGES[self.family].image
 
     def to_json(self) -> dict[str, Any]:
         """One entry of the info document's `runtimes`, in OpenWhisk's shape."""
@@ -30,9 +35,13 @@ class RuntimeKind:
 
 
 MANIFEST: tuple[RuntimeKind, ...] = (
-    RuntimeKind("python:3", "python", "squall/action-python3:latest", default=True),
+    RuntimeKind("python:3", "python", default=True),
+    RuntimeKind("python:3.11", "python"),  # the same image: its python3 is 3.11
     # OpenWhisk retired Python 2; actions brought from there are readable and deletable only.
-    RuntimeKind("python:2", "python", None, deprecated=True),
+    RuntimeKind("python:2", "python", deprecated=True),
+    # The newest LTS in this machine's Debian sources (bookworm: 18).
+    RuntimeKind("nodejs:18", "nodejs", default=True),
+    RuntimeKind("java:17", "java", default=True),
 )
 
 KINDS: dict[str, RuntimeKind] = {k.kind: k for k in MANIFEST}

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import actionproxy
+from . import actionproxy, languages
 from .errors import truncated_logs
 from .limits import MB
 
@@ -37,6 +37,18 @@ PR_SET_PDEATHSIG = 1
 LOG_LINE_LIMIT = 4 * MB  # a longer line is replaced by DROPPED_LINE, in every runtime
 DROPPED_LINE = f"[a log line longer than {LOG_LINE_LIMIT} bytes was dropped]"
 SENTINEL_WAIT_S = 2.0  # how long logs may trail the response before we give up on the sentinels
+
+
+class RuntimeUnavailable(Exception):
+    """This runtime cannot run the kind here (its language is not installed)."""
+
+
+def proxy_launcher_args(language: languages.Language, launcher: list[str] | None) -> list[str]:
+    """The proxy's arguments for a family that runs in a launcher."""
+    if launcher is None:
+        return []
+    codes = ",".join(str(c) for c in sorted(language.oom_exit_codes))
+    return ["--launcher", json.dumps(launcher), "--oom-exit-codes", codes]
 
 
 class ProxyGone(Exception):
@@ -246,14 +258,17 @@ class Runtime(ABC):
         return 0
 
 
-def _limit_resources(memory_mb: int) -> None:
-    """In the child before exec: the action's memory as address space, few files, no core dumps."""
+def _limit_resources(memory_mb: int, address_space: bool) -> None:
+    """In the child before exec: the action's memory as address space (not for a JIT runtime,
+    which reserves far more than it uses: its launcher gets a heap limit instead), few files, no
+    core dumps."""
     os.setsid()
     try:  # die with the invoker, even when it is SIGKILLed
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
-    resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
+    if address_space:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -325,6 +340,11 @@ class ProcessRuntime(Runtime):
 
     async def create(self, kind: str, memory_mb: int, *, network: bool = False,
                      labels: dict[str, str] | None = None) -> Container:
+        language = languages.of_kind(kind)
+        missing = language.host_missing()
+        if missing is not None:
+            raise RuntimeUnavailable(f"the process runtime cannot run {kind}: {missing}")
+        launcher = await asyncio.to_thread(language.launcher, memory_mb, in_image=False)  # may compile
         directory = self.container_dir(uuid.uuid4().hex[:12], labels)
         directory.mkdir(parents=True)
         tmp = directory / "tmp"
@@ -337,9 +357,10 @@ class ProcessRuntime(Runtime):
         }
         process = await asyncio.create_subprocess_exec(
             self.python, "-u", "-s", str(PROXY_SOURCE), "--socket", str(socket_path),
+            *proxy_launcher_args(language, launcher),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, cwd=tmp, env=env, limit=LOG_LINE_LIMIT,
-            preexec_fn=lambda: _limit_resources(memory_mb),
+            preexec_fn=lambda: _limit_resources(memory_mb, address_space=launcher is None),
         )
         container = ProcessContainer(kind, memory_mb, directory, process)
         container.connection = ProxyConnection(str(socket_path))

@@ -280,11 +280,8 @@ def _run(coro: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["runtime"]:
-        if argv[1:2] != ["build"]:
-            print("usage: squall runtime build [KIND] [--force]", file=sys.stderr)
-            return 2
-        from .images import main as build_main
-        return build_main(argv[2:])
+        from .images import main as runtime_main
+        return runtime_main(argv[1:])
     parser = argparse.ArgumentParser(prog="squall", description="Squall backend")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run the controller and invokers in this process (headless)")

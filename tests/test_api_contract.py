@@ -294,7 +294,7 @@ def test_binary_zip_action(client):
 
 def test_bad_exec(client):
     r = client.put(action_path("k"), json={"exec": {"kind": "cobol:85", "code": HELLO}})
-    assert_error(r, 400, MALFORMED + "kind 'cobol:85' not in Set(python:3)")
+    assert_error(r, 400, MALFORMED + "kind 'cobol:85' not in Set(java:17, nodejs:18, python:3, python:3.11)")
     r = client.put(action_path("k"), json={"exec": {"kind": "python:3", "code": "!!not base64!!",
                                                     "binary": True}})
     assert_error(r, 400, MALFORMED + "exec.code is not valid base64 for a binary action")
