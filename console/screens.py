@@ -9,7 +9,7 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -120,18 +120,23 @@ class DeployScreen(ModalScreen[dict[str, Any] | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="deploy.cancel")]
 
-    def __init__(self, name: str = "", path: str = "") -> None:
+    FROM_FILE = "from the file"
+
+    def __init__(self, name: str = "", path: str = "", kinds: Sequence[str] = ()) -> None:
         super().__init__(classes="dialog")
         self.initial_name, self.initial_path = name, path
+        self.kinds = list(kinds)  # the server's (GET /api/v1), offered beside inferring from the file
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box wide"):
             yield Label("Deploy an action", classes="title")
             yield Input(self.initial_name, placeholder="name", id="name")
-            yield Input(self.initial_path, placeholder="file: hello.py or action.zip", id="path",
-                        suggester=PathSuggester())
+            yield Input(self.initial_path, placeholder="file: hello.py, hello.js, hello.jar or action.zip",
+                        id="path", suggester=PathSuggester())
             with Horizontal(classes="row"):
-                yield Select([("python:3", "python:3")], value="python:3", allow_blank=False, id="kind")
+                choices = [(f"kind: {self.FROM_FILE}", self.FROM_FILE), *((k, k) for k in self.kinds)]
+                yield Select(choices, value=self.FROM_FILE, allow_blank=False, id="kind")
+                yield Input("", placeholder="main (Java: the class)", id="main")
                 yield Input("256", placeholder="memory MB", id="memory", type="integer")
                 yield Input("60000", placeholder="timeout ms", id="timeout", type="integer")
             yield Label("Default parameters (JSON object)")
@@ -158,7 +163,9 @@ class DeployScreen(ModalScreen[dict[str, Any] | None]):
         if not name:
             return self._fail("The action needs a name.")
         try:
-            exec_ = read_exec(path, str(self.query_one("#kind", Select).value))
+            kind = str(self.query_one("#kind", Select).value)
+            exec_ = read_exec(path, None if kind == self.FROM_FILE else kind,
+                              self.query_one("#main", Input).value.strip() or None)
         except CliError as ex:  # the CLI's message, as a sentence in the form
             return self._fail(str(ex)[:1].upper() + str(ex)[1:])
         try:

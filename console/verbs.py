@@ -92,8 +92,14 @@ class Verbs(ConsoleState):
 
     # --- changing -----------------------------------------------------------------------------
 
-    def action_deploy(self) -> None:
-        self.push_screen(DeployScreen(self._selected("actions") or ""), self._deployed)
+    @work(group="verbs")
+    async def action_deploy(self) -> None:
+        try:  # the kinds this server runs, from its runtime manifest
+            runtimes = (await self.client.info()).get("runtimes") or {}
+            kinds = [r["kind"] for family in runtimes.values() for r in family if not r.get("deprecated")]
+        except ApiError:
+            kinds = []
+        self.push_screen(DeployScreen(self._selected("actions") or "", kinds=kinds), self._deployed)
 
     def _deployed(self, form: dict[str, Any] | None) -> None:
         if form is not None:

@@ -66,15 +66,32 @@ class TestReadExec:
     def test_python_source(self, tmp_path: Path) -> None:
         path = tmp_path / "hello.py"
         path.write_text(HELLO)
-        assert cli.read_exec(str(path)) == {"kind": "python:3", "code": HELLO, "binary": False}
+        assert cli.read_exec(str(path)) == {"kind": "python:default", "code": HELLO, "binary": False}
 
     def test_zip_is_base64_and_binary(self, tmp_path: Path) -> None:
         path = tmp_path / "action.zip"
         with zipfile.ZipFile(path, "w") as zf:
             zf.writestr("__main__.py", HELLO)
         exec_ = cli.read_exec(str(path), main="entry")
-        assert exec_["kind"] == "python:3" and exec_["binary"] is True and exec_["main"] == "entry"
+        assert exec_["kind"] == "python:default" and exec_["binary"] is True and exec_["main"] == "entry"
         assert base64.b64decode(exec_["code"]) == path.read_bytes()
+
+    def test_kinds_inferred_as_wsk_does(self, tmp_path: Path) -> None:
+        (tmp_path / "hello.js").write_text("function main(a) { return a; }\n")
+        assert cli.read_exec(str(tmp_path / "hello.js"))["kind"] == "nodejs:default"
+        (tmp_path / "hello.jar").write_bytes(b"PK\x05\x06" + bytes(18))
+        with pytest.raises(cli.CliError, match="Java actions require --main"):
+            cli.read_exec(str(tmp_path / "hello.jar"))
+        jar = cli.read_exec(str(tmp_path / "hello.jar"), main="Hello")
+        assert jar["kind"] == "java:default" and jar["binary"] is True
+        with zipfile.ZipFile(tmp_path / "node.zip", "w") as zf:
+            zf.writestr("package.json", '{"main": "app.js"}')
+        assert cli.read_exec(str(tmp_path / "node.zip"))["kind"] == "nodejs:default"
+        with zipfile.ZipFile(tmp_path / "other.zip", "w") as zf:
+            zf.writestr("README", "")
+        with pytest.raises(cli.CliError, match="pass --kind"):
+            cli.read_exec(str(tmp_path / "other.zip"))
+        assert cli.read_exec(str(tmp_path / "other.zip"), kind="nodejs:18")["kind"] == "nodejs:18"
 
     def test_unknown_extension_needs_kind(self, tmp_path: Path) -> None:
         path = tmp_path / "hello.txt"

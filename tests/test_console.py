@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Label, Log, Static, TextArea
+from textual.widgets import Button, Input, Label, Log, Select, Static, TextArea
 
 from conftest import Server, deploy, free_port, running
 from console import theming
@@ -192,8 +192,10 @@ async def test_deploy_from_the_form_creates_the_action(make_app, guest: httpx.Cl
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.connected, "the first poll")
         await pilot.press("n")
-        assert isinstance(app.screen, DeployScreen)
+        await until(pilot, lambda: isinstance(app.screen, DeployScreen), "the deploy form")
         assert app.focused is app.screen.query_one("#name", Input)
+        offered = [value for _, value in app.screen.query_one("#kind", Select)._options]
+        assert offered[0] == DeployScreen.FROM_FILE and {"python:3", "nodejs:18", "java:17"} <= set(offered)
         await type_text(pilot, "con-deployed")
         await replace_input(pilot, "#path", "greeter.py")
         await replace_input(pilot, "#memory", "128")
@@ -227,6 +229,7 @@ async def test_deploy_form_reports_bad_input_and_stays_open(make_app, tmp_path: 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, DeployScreen), "the deploy form")
         await type_text(pilot, "con-bad")
         await replace_input(pilot, "#path", "missing.py")
         await pilot.click("#deploy")

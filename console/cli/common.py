@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +33,12 @@ else:
 FALLBACK_APIHOST = "http://localhost:3233"
 
 #: File extension → (kind, binary) when --kind is not given.
-KINDS_BY_EXTENSION = {".py": ("python:3", False), ".zip": ("python:3", True)}
+#: What `wsk` infers from a file name: (kind, sent as binary). A `.zip` is looked into (zip_kind).
+KINDS_BY_EXTENSION = {".py": ("python:default", False), ".js": ("nodejs:default", False),
+                      ".jar": ("java:default", True), ".zip": (None, True)}
+#: A zip's entry file -> its family's default kind.
+KINDS_BY_ZIP_ENTRY = {"__main__.py": "python:default", "package.json": "nodejs:default",
+                      "index.js": "nodejs:default"}
 
 #: OpenWhisk's ``[{"key": k, "value": v}]`` lists (parameters, annotations).
 KeyValues = list[dict[str, Any]]
@@ -104,15 +111,22 @@ def read_exec(path: str, kind: str | None = None, main: str | None = None) -> di
     """Build the ``exec`` of an action from a source file or a zip (sent base64 with binary)."""
     file = Path(path)
     inferred = KINDS_BY_EXTENSION.get(file.suffix.lower())
-    if kind is None:
-        if inferred is None:
-            raise CliError(f"cannot infer the kind of {path} from its extension; pass --kind")
-        kind = inferred[0]
-    binary = file.suffix.lower() == ".zip"
+    binary = inferred is not None and inferred[1]
     try:
         data = file.read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if kind is None:
+        kind = inferred[0] if inferred is not None else None
+        if file.suffix.lower() == ".zip":
+            kind = zip_kind(data)
+            if kind is None:
+                raise CliError(f"cannot tell the kind of {path} (no __main__.py, package.json or index.js "
+                               "at its top); pass --kind")
+        if kind is None:
+            raise CliError(f"cannot infer the kind of {path} from its extension; pass --kind")
+    if kind.startswith("java:") and not main:
+        raise CliError("Java actions require --main to specify the fully-qualified name of the main class")
     if binary:
         code = base64.b64encode(data).decode("ascii")
     else:
@@ -124,6 +138,16 @@ def read_exec(path: str, kind: str | None = None, main: str | None = None) -> di
     if main:
         exec_["main"] = main
     return exec_
+
+
+def zip_kind(data: bytes) -> str | None:
+    """The kind a zip's top-level entry file names, if any."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        return None
+    return next((k for entry, k in KINDS_BY_ZIP_ENTRY.items() if entry in names), None)
 
 
 def annotation(doc: dict[str, Any], key: str) -> Any:
