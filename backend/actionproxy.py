@@ -1,18 +1,20 @@
-"""The action runtime proxy: speaks OpenWhisk's /init and /run over HTTP/1.1 on a unix socket.
+"""The action runtime proxy: speaks OpenWhisk's /init and /run over HTTP/1.1 on a unix socket
+(or, in a blackbox image, on a TCP port: `--port`, with the action baked in: `--action FILE`).
 
 Standard library only, so that it runs unchanged in any image and as a plain subprocess. One
 connection at a time runs one activation at a time (OpenWhisk's concurrency 1), so the action runs
 right on the event loop's thread: nothing else needs it while it runs.
 
 Python actions run in this process. Any other language runs in a launcher (`--launcher`, the
-actionloop idea) that this proxy starts at /init, so the HTTP side, the log sentinels, the crash
-and memory handling and the failure texts stay here, in one place for every language:
+actionloop idea) that this proxy starts with itself (so a prewarmed container has its JVM or node
+up already), and the HTTP side, the log sentinels, the crash and memory handling and the failure
+texts stay here, in one place for every language:
 
-- argv: the launcher command, then `<action dir> <main>`; the directory holds `action.src` (source)
-  or `action.bin` (binary), a zip's contents extracted under `unzipped/`.
-- stdin: one JSON request per line, `{"value": {...}, "env": {"__OW_...": ...}}`; stdout and
-  stderr are this proxy's own (the logs, so they precede the sentinels); fd 3: one JSON line per
-  answer: first `{"ok": true}` or `{"error": ...}` for the init, then each action's result.
+- stdin: one JSON line per request. The first is the init, `{"dir": ..., "main": ..., "env":
+  {...}}`: the directory holds `action.src` (source) or `action.bin` (binary), a zip's contents
+  extracted under `unzipped/`. Then each run, `{"value": {...}, "env": {"__OW_...": ...}}`.
+- stdout and stderr are this proxy's own (the logs, so they precede the sentinels); fd 3: one
+  JSON line per answer: `{"ok": true}` or `{"error": ...}` for the init, then each result.
 - A launcher that exits takes this proxy with it (a crash, as a Python action's would be); one of
   the exit codes `--oom-exit-codes` exits as an out-of-memory kill.
 """
@@ -41,21 +43,26 @@ _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 5
 
 
 class Proxy:
-    def __init__(self, launcher: list[str] | None = None, oom_exit_codes: frozenset[int] = frozenset()) -> None:
+    def __init__(self, launcher: list[str] | None = None, oom_exit_codes: frozenset[int] = frozenset(),
+                 action_file: str | None = None) -> None:
         self.main: Callable[[Any], Any] | None = None
         self.launcher = Launcher(launcher, oom_exit_codes) if launcher else None
+        self.action_file = action_file  # a blackbox image's baked-in action, for an /init without code
 
     def init(self, value: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if self.main is not None or (self.launcher is not None and self.launcher.started):
+        if self.main is not None or (self.launcher is not None and self.launcher.initialized):
             return 403, {"error": "Cannot initialize the action more than once."}
         code = value.get("code")
+        if not code and self.action_file:  # a blackbox action's /init brings no code: run the baked one
+            with open(self.action_file, encoding="utf-8") as source:
+                code, value = source.read(), {**value, "binary": False}
         if not code:
             return 502, {"error": "Missing main/no code to execute."}
         for key, val in (value.get("env") or {}).items():
             os.environ[str(key)] = val if isinstance(val, str) else json.dumps(val)
         main_name = value.get("main") or "main"
         if self.launcher is not None:
-            return self.launcher.init(code, bool(value.get("binary")), main_name)
+            return self.launcher.init(code, bool(value.get("binary")), main_name, value.get("env") or {})
         try:
             module = self._load_binary(code) if value.get("binary") else self._load_source(code)
         except Exception as ex:  # the user's code failed to compile or import
@@ -127,13 +134,27 @@ class Launcher:
         self.oom_exit_codes = oom_exit_codes
         self.process: subprocess.Popen[bytes] | None = None
         self.answers: io.BufferedReader | None = None
+        self.initialized = False
         self.ready = False
 
-    @property
-    def started(self) -> bool:
-        return self.process is not None
+    def start(self) -> None:
+        """With the proxy, before any /init: a prewarmed container has its runtime (a JVM, node)
+        up already, and an init only loads the action's code."""
+        read_end, write_end = os.pipe()
 
-    def init(self, code: str, binary: bool, main: str) -> tuple[int, dict[str, Any]]:
+        def answers_on_fd3() -> None:  # in the child; every other descriptor closes at exec (PEP 446)
+            if write_end == 3:
+                os.set_inheritable(3, True)
+            else:
+                os.dup2(write_end, 3)
+
+        self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE, close_fds=False,
+                                        preexec_fn=answers_on_fd3)
+        os.close(write_end)
+        self.answers = os.fdopen(read_end, "rb")
+
+    def init(self, code: str, binary: bool, main: str, env: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.initialized = True
         root = tempfile.mkdtemp(prefix="action-")
         if binary:
             try:
@@ -148,21 +169,7 @@ class Launcher:
         else:
             with open(os.path.join(root, "action.src"), "w", encoding="utf-8") as out:
                 out.write(code)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        read_end, write_end = os.pipe()
-
-        def answers_on_fd3() -> None:  # in the child; every other descriptor closes at exec (PEP 446)
-            if write_end == 3:
-                os.set_inheritable(3, True)
-            else:
-                os.dup2(write_end, 3)
-
-        self.process = subprocess.Popen([*self.command, root, main], stdin=subprocess.PIPE, cwd=root,
-                                        close_fds=False, preexec_fn=answers_on_fd3)
-        os.close(write_end)
-        self.answers = os.fdopen(read_end, "rb")
-        answer = self._answer()
+        answer = self._ask({"dir": root, "main": main, "env": env})
         if isinstance(answer, dict) and answer.get("ok") is True:
             self.ready = True
             return 200, {"ok": True}
@@ -170,8 +177,12 @@ class Launcher:
         return 502, {"error": error if isinstance(error, str) and error else "Missing main/no code to execute."}
 
     def run(self, value: Any, env: dict[str, str]) -> Any:
+        return self._ask({"value": value, "env": env})
+
+    def _ask(self, message: dict[str, Any]) -> Any:
+        """One line to the launcher, its one line back."""
         assert self.process is not None and self.process.stdin is not None
-        request = json.dumps({"value": value, "env": env}, ensure_ascii=False, separators=(",", ":"))
+        request = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
         try:
             self.process.stdin.write(request.encode("utf-8") + b"\n")
             self.process.stdin.flush()
@@ -193,11 +204,13 @@ class Launcher:
         """The launcher is gone: so is this proxy, as a Python action's crash would take it."""
         assert self.process is not None
         code = self.process.wait()
+        if code < 0:  # killed by a signal: report it as a shell would (SIGABRT 134, SIGKILL 137)
+            code = 128 - code
         sys.stdout.flush()
         sys.stderr.flush()
-        if code in self.oom_exit_codes or code == -9:
+        if code in self.oom_exit_codes or code == OOM_EXIT_CODE:
             os._exit(OOM_EXIT_CODE)
-        os._exit(code if code > 0 else 1)
+        os._exit(code or 1)
 
 
 def _end_activation() -> None:
@@ -261,12 +274,16 @@ def _dispatch(proxy: Proxy, method: str, path: str, raw: bytes) -> tuple[int, An
         _end_activation()
 
 
-async def main_async(socket_path: str, proxy: Proxy) -> None:
-    if os.path.exists(socket_path):
-        os.unlink(socket_path)
-    server = await asyncio.start_unix_server(lambda r, w: _serve(r, w, proxy), path=socket_path,
-                                             limit=64 * 1024 * 1024)
-    os.chmod(socket_path, 0o777)
+async def main_async(socket_path: str, proxy: Proxy, port: int | None = None) -> None:
+    if port is not None:  # a blackbox image: the invoker connects to the container's address
+        server = await asyncio.start_server(lambda r, w: _serve(r, w, proxy), host="0.0.0.0", port=port,
+                                            limit=64 * 1024 * 1024)
+    else:
+        if os.path.exists(socket_path):
+            os.unlink(socket_path)
+        server = await asyncio.start_unix_server(lambda r, w: _serve(r, w, proxy), path=socket_path,
+                                                 limit=64 * 1024 * 1024)
+        os.chmod(socket_path, 0o777)
     async with server:
         await server.serve_forever()
 
@@ -274,13 +291,18 @@ async def main_async(socket_path: str, proxy: Proxy) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="OpenWhisk action runtime proxy on a unix socket")
     parser.add_argument("--socket", default=os.environ.get("SQUALL_PROXY_SOCKET", "/squall/action.sock"))
+    parser.add_argument("--port", type=int, help="listen on this TCP port on every address instead (blackbox)")
+    parser.add_argument("--action", metavar="FILE", help="the action's source when /init brings no code")
     parser.add_argument("--launcher", help="a JSON list: the command that runs a non-Python action")
     parser.add_argument("--oom-exit-codes", default="", help="launcher exit codes that mean out of memory")
     args = parser.parse_args()
     launcher = json.loads(args.launcher) if args.launcher else None
     codes = frozenset(int(c) for c in args.oom_exit_codes.split(",") if c.strip())
+    proxy = Proxy(launcher, codes, args.action)
+    if proxy.launcher is not None:
+        proxy.launcher.start()
     try:
-        asyncio.run(main_async(args.socket, Proxy(launcher, codes)))
+        asyncio.run(main_async(args.socket, proxy, args.port))
     except KeyboardInterrupt:
         pass
 

@@ -1,7 +1,7 @@
 """The invoker's container pool, with OpenWhisk's placement rules.
 
 Placement: a warm idle container of the same action version, else a prewarmed container of the same
-kind and memory, else a cold start if memory allows, else evict idle containers and start, else wait
+kind and memory (never for a blackbox action: its container is made from its own image), else a cold start if memory allows, else evict idle containers and start, else wait
 in a FIFO queue. Idle containers go after `idle_timeout`; prewarmed ones are refilled in the background.
 """
 
@@ -34,6 +34,7 @@ class PooledContainer:
     last_used: float = field(default_factory=time.monotonic)
     activation_id: str | None = None
     activations: int = 0
+    image: str | None = None  # a blackbox action's image: such a container is never prewarm
 
     @property
     def id(self) -> str:
@@ -52,6 +53,7 @@ class _Waiter:
     kind: str
     memory_mb: int
     network: bool
+    image: str | None
     future: asyncio.Future[tuple[PooledContainer, bool]]
 
 
@@ -118,27 +120,29 @@ class ContainerPool:
 
     # --- placement ----------------------------------------------------------------------------
 
-    async def acquire(self, key: str, kind: str, memory_mb: int, network: bool = False) -> tuple[PooledContainer, bool]:
+    async def acquire(self, key: str, kind: str, memory_mb: int, network: bool = False,
+                      image: str | None = None) -> tuple[PooledContainer, bool]:
         """A busy container for the action `key`, and whether it still needs /init (a cold start).
+        `image` is a blackbox action's: its containers come from that image, never from prewarm.
 
         Raises when no container could be provisioned; waits (FIFO) while the pool is full.
         """
         if memory_mb > self.user_memory_mb:
             raise ProvisionError(f"the action needs {memory_mb} MB but the invoker has {self.user_memory_mb} MB")
         if not self._queue:
-            placed = self._place_now(key, kind, memory_mb, network)
+            placed = self._place_now(key, kind, memory_mb, network, image)
             if placed is not None:
                 return await placed
-        waiter = _Waiter(key, kind, memory_mb, network, asyncio.get_running_loop().create_future())
+        waiter = _Waiter(key, kind, memory_mb, network, image, asyncio.get_running_loop().create_future())
         self._queue.append(waiter)
         return await waiter.future
 
-    def _place_now(self, key: str, kind: str, memory_mb: int, network: bool) -> Any:
+    def _place_now(self, key: str, kind: str, memory_mb: int, network: bool, image: str | None) -> Any:
         """An awaitable for a container if one can be had without waiting, else None."""
         for c in self.containers.values():
             if c.state == WARM and c.action == key:
                 return self._done(self._take(c), False)
-        if not network:
+        if not network and image is None:
             for c in self.containers.values():
                 if c.state == PREWARM and c.kind == kind and c.memory_mb == memory_mb:
                     self._take(c)
@@ -148,7 +152,7 @@ class ContainerPool:
             self._evict_idle(memory_mb - self._free_mb())
         if self._free_mb() >= memory_mb:
             self._reserved_mb += memory_mb
-            return self._cold_start(key, kind, memory_mb, network)
+            return self._cold_start(key, kind, memory_mb, network, image)
         return None
 
     @staticmethod
@@ -174,17 +178,18 @@ class ContainerPool:
             freed += c.memory_mb
             self._remove(c)
 
-    async def _cold_start(self, key: str, kind: str, memory_mb: int, network: bool) -> tuple[PooledContainer, bool]:
+    async def _cold_start(self, key: str, kind: str, memory_mb: int, network: bool,
+                          image: str | None) -> tuple[PooledContainer, bool]:
         try:
             container = await self.runtime.create(kind, memory_mb, network=network,
-                                                  labels={**self.labels, "squall.action": key})
+                                                  labels={**self.labels, "squall.action": key}, image=image)
         except BaseException:
             self._reserved_mb -= memory_mb
             self._dispatch()
             raise
         self._reserved_mb -= memory_mb
         self.cold_starts += 1
-        pooled = PooledContainer(container, kind, memory_mb, BUSY)
+        pooled = PooledContainer(container, kind, memory_mb, BUSY, image=image)
         self.containers[pooled.id] = pooled
         self.on_change()
         return pooled, True
@@ -196,14 +201,13 @@ class ContainerPool:
             if waiter.future.done():
                 self._queue.popleft()
                 continue
-            placed = self._place_now(waiter.key, waiter.kind, waiter.memory_mb, waiter.network)
+            placed = self._place_now(waiter.key, waiter.kind, waiter.memory_mb, waiter.network, waiter.image)
             if placed is None:
                 return
             self._queue.popleft()
             self._spawn(self._resolve(waiter, placed))
 
-    @staticmethod
-    async def _resolve(waiter: _Waiter, placed: Any) -> None:
+    async def _resolve(self, waiter: _Waiter, placed: Any) -> None:
         try:
             result = await placed
         except BaseException as ex:
@@ -212,6 +216,9 @@ class ContainerPool:
             return
         if waiter.future.done():  # the waiter gave up; put the container back
             c, _ = result
+            if c.action is None and c.image is not None:  # a blackbox container nobody initialized
+                self._remove(c)
+                return
             c.state = WARM if c.action else PREWARM
             return
         waiter.future.set_result(result)

@@ -2,7 +2,9 @@
 
 The invoker reaches the proxy over a unix socket in a bind-mounted directory (never the container's
 IP: most containers have no network at all), and reads the container's stdout and stderr through
-an attach stream. The docker SDK blocks, so every call runs in a thread, never on the event loop.
+an attach stream. A blackbox action's container (its own image) is the exception: it serves on
+TCP port 8080 on an isolated network, and the invoker connects to its address there (blackbox.py).
+The docker SDK blocks, so every call runs in a thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from . import languages
-from .images import ACTION_UID, PROXY_PATH_IN_IMAGE, SOCKET_DIR, image_is_current, proxy_version
-from .kinds import DEFAULT_KIND, image_of
-from .runtimes import INVOKER_LABEL, LOG_LINE_LIMIT, Container, ProxyConnection, Runtime, proxy_launcher_args
+from . import blackbox, kinds, languages
+from . import errors as X
+from .actionproxy import OOM_EXIT_CODE
+from .images import ACTION_UID, PROXY_PATH_IN_IMAGE, SOCKET_DIR, image_is_current
+from .kinds import BLACKBOX, DEFAULT_KIND, image_of
+from .runtimes import (INVOKER_LABEL, LOG_LINE_LIMIT, Container, ProxyConnection, ProxyGone, Runtime,
+                       RuntimeUnavailable, proxy_launcher_args)
 
 log = logging.getLogger("squall.docker")
 
@@ -51,7 +56,7 @@ def hardening(memory_mb: int, network: bool) -> dict[str, Any]:
 
 class DockerContainer(Container):
     def __init__(self, runtime: "DockerRuntime", container_id: str, name: str, kind: str, memory_mb: int,
-                 directory: Path) -> None:
+                 directory: Path | None) -> None:
         super().__init__()
         self.runtime = runtime
         self.docker_id = container_id
@@ -102,8 +107,8 @@ class DockerContainer(Container):
     async def out_of_memory(self) -> bool:
         for _ in range(20):
             state = (await asyncio.to_thread(self.runtime.api.inspect_container, self.docker_id))["State"]
-            if not state.get("Running"):
-                return bool(state.get("OOMKilled"))
+            if not state.get("Running"):  # killed by the kernel, or the proxy said so (a JVM's own OOM)
+                return bool(state.get("OOMKilled")) or state.get("ExitCode") == OOM_EXIT_CODE
             await asyncio.sleep(0.05)
         return False
 
@@ -114,7 +119,8 @@ class DockerContainer(Container):
         if self.connection is not None:
             self.connection.close()
         await asyncio.to_thread(self.runtime.remove, self.docker_id)
-        await asyncio.to_thread(shutil.rmtree, self.directory, True)
+        if self.directory is not None:  # a blackbox container has no socket directory
+            await asyncio.to_thread(shutil.rmtree, self.directory, True)
 
 
 class DockerRuntime(Runtime):
@@ -131,10 +137,11 @@ class DockerRuntime(Runtime):
         # Every container holds one connection for its attach stream, so the pool must be large.
         self.client = docker.from_env(max_pool_size=256)
         self.api = self.client.api
+        self.blackbox = blackbox.BlackboxNetwork(self.client)
 
     @staticmethod
-    def unavailable_reason() -> str | None:
-        """None when the engine answers and the python:3 image is present and current."""
+    def unavailable_reason(kind: str = DEFAULT_KIND) -> str | None:
+        """None when the engine answers and the kind's image is present and current."""
         try:
             import docker
 
@@ -142,14 +149,26 @@ class DockerRuntime(Runtime):
             client.ping()
         except Exception as ex:
             return f"no Docker engine answers ({str(ex).splitlines()[0][:100]})"
-        image = image_of(DEFAULT_KIND)
+        image = image_of(kind)
         if not image_is_current(client, image):
-            return (f"the runtime image {image} (proxy {proxy_version()}) is missing or stale; "
-                    "build it with `squall runtime build`")
+            return (f"the runtime image {image} is missing or stale; "
+                    f"build it with `squall runtime build {kind}`")
         return None
 
+    @staticmethod
+    def stale_kinds() -> list[str]:
+        """The kinds whose images are missing or stale (they cannot run until rebuilt)."""
+        import docker
+
+        client = docker.from_env(timeout=5)
+        return [kind for kind, image in kinds.images().items() if not image_is_current(client, image)]
+
     async def create(self, kind: str, memory_mb: int, *, network: bool = False,
-                     labels: dict[str, str] | None = None) -> Container:
+                     labels: dict[str, str] | None = None, image: str | None = None) -> Container:
+        if image is not None or kind == BLACKBOX:
+            if image is None:
+                raise blackbox.BlackboxStartupError("A blackbox action needs an image.")
+            return await self._create_blackbox(image, memory_mb, labels or {})
         image = image_of(kind)
         name = "squall-" + uuid.uuid4().hex[:12]
         directory = self.container_dir(name, labels)
@@ -161,8 +180,12 @@ class DockerRuntime(Runtime):
         if launcher is not None:  # the image's own command, with this container's memory in it
             command = ["python3", "-u", "-s", PROXY_PATH_IN_IMAGE, "--socket", f"{SOCKET_DIR}/action.sock",
                        *proxy_launcher_args(language, launcher)]
-        config = await asyncio.to_thread(self._create, image, name, directory, kind, memory_mb, network,
-                                         labels or {}, command)
+        try:
+            config = await asyncio.to_thread(self._create, image, name, directory, kind, memory_mb, network,
+                                             labels or {}, command)
+        except BaseException:
+            await asyncio.to_thread(shutil.rmtree, directory, True)
+            raise
         container = DockerContainer(self, config, name, kind, memory_mb, directory)
         try:
             container.follow_output(asyncio.get_running_loop())
@@ -176,13 +199,82 @@ class DockerRuntime(Runtime):
 
     def _create(self, image: str, name: str, directory: Path, kind: str, memory_mb: int, network: bool,
                 labels: dict[str, str], command: list[str] | None) -> str:
+        import docker.errors
+
         host_config = self.api.create_host_config(
             binds={str(directory): {"bind": SOCKET_DIR, "mode": "rw"}}, **hardening(memory_mb, network))
-        created = self.api.create_container(
-            image, command=command, name=name, user=f"{ACTION_UID}:{ACTION_UID}",
-            environment={"__OW_API_HOST": self.api_host},
-            labels={"squall.kind": kind, "squall.instance": self.instance, **labels}, host_config=host_config)
+        try:
+            created = self.api.create_container(
+                image, command=command, name=name, user=f"{ACTION_UID}:{ACTION_UID}",
+                environment={"__OW_API_HOST": self.api_host},
+                labels={"squall.kind": kind, "squall.instance": self.instance, **labels}, host_config=host_config)
+        except docker.errors.ImageNotFound:
+            raise RuntimeUnavailable(f"The runtime image of {kind} ({image}) is not built on this invoker's "
+                                     f"host: squall runtime build {kind}") from None
         return created["Id"]
+
+    async def _create_blackbox(self, image: str, memory_mb: int, labels: dict[str, str]) -> Container:
+        """A container of the action's own image on the isolated network (never a `network`
+        annotation's bridge): the image's command serves the protocol on port 8080."""
+        await self.blackbox.ready()
+        name = "squall-" + uuid.uuid4().hex[:12]
+        config = await asyncio.to_thread(self._create_blackbox_container, image, name, memory_mb, labels)
+        container = DockerContainer(self, config, name, BLACKBOX, memory_mb, None)
+        try:
+            loop = asyncio.get_running_loop()
+            container.follow_output(loop)
+            await asyncio.to_thread(self.api.start, config)
+            address, pid = await asyncio.to_thread(self._joined, config)
+            try:
+                await asyncio.to_thread(blackbox.remove_default_route, pid)
+            except blackbox.BlackboxUnavailable:
+                if not await self._running(config):  # it exited meanwhile: no namespace to enter
+                    raise blackbox.BlackboxStartupError(X.ABNORMAL_INIT) from None
+                raise
+            container.connection = ProxyConnection(host=address, port=blackbox.PORT)
+            deadline = loop.time() + START_TIMEOUT_S
+            while True:  # in short steps, so that an image that exits at once is told at once
+                try:
+                    await container.connection.connect(min(deadline, loop.time() + 0.5))
+                    break
+                except ProxyGone:
+                    if not await self._running(config):
+                        raise blackbox.BlackboxStartupError(X.ABNORMAL_INIT) from None
+                    if loop.time() > deadline:
+                        raise blackbox.BlackboxStartupError(
+                            f"The action's image '{image}' did not listen on port {blackbox.PORT} "
+                            f"within {START_TIMEOUT_S:.0f} seconds.") from None
+        except BaseException:
+            await container.destroy()
+            raise
+        return container
+
+    def _create_blackbox_container(self, image: str, name: str, memory_mb: int, labels: dict[str, str]) -> str:
+        import docker.errors
+
+        settings = {**hardening(memory_mb, False), "network_mode": blackbox.NETWORK, "sysctls": blackbox.SYSCTLS}
+        host_config = self.api.create_host_config(**settings)
+        try:  # never a pull: the image is local, as the runtime images are
+            created = self.api.create_container(
+                image, name=name, user=f"{ACTION_UID}:{ACTION_UID}", environment={"__OW_API_HOST": self.api_host},
+                labels={"squall.kind": BLACKBOX, "squall.image": image, "squall.instance": self.instance, **labels},
+                host_config=host_config)
+        except docker.errors.ImageNotFound:
+            raise blackbox.BlackboxStartupError(blackbox.image_pull_error(image)) from None
+        return created["Id"]
+
+    async def _running(self, container_id: str) -> bool:
+        return bool((await asyncio.to_thread(self.api.inspect_container, container_id))["State"].get("Running"))
+
+    def _joined(self, container_id: str) -> tuple[str, int]:
+        """The container's address on the isolated network, and its process (for its namespace)."""
+        attrs = self.api.inspect_container(container_id)
+        address = (attrs["NetworkSettings"]["Networks"].get(blackbox.NETWORK) or {}).get("IPAddress")
+        if not attrs["State"].get("Running"):
+            raise blackbox.BlackboxStartupError(X.ABNORMAL_INIT)
+        if not address:
+            raise blackbox.BlackboxUnavailable(f"The blackbox container got no address on {blackbox.NETWORK}.")
+        return address, int(attrs["State"]["Pid"])
 
     def remove(self, container_id: str) -> None:
         import docker.errors

@@ -21,6 +21,14 @@ from .names import EntityName
 KeyValues = list[dict[str, Any]]
 PROVIDE_API_KEY = "provide-api-key"
 
+# A Docker image reference (distribution/reference's grammar): [domain[:port]/]path[:tag][@digest].
+_DOMAIN_PART = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_NAME = re.compile(
+    rf"(?P<name>(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*)"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?", re.ASCII)
+
 
 def key_values(body: Any, what: str) -> KeyValues:
     if body is None:
@@ -119,6 +127,11 @@ class Action:
     def components(self) -> list[str]:
         return self.exec.get("components", [])
 
+    @property
+    def image(self) -> str | None:
+        """A blackbox action's image; None for every other kind."""
+        return self.exec.get("image") if self.exec["kind"] == kinds.BLACKBOX else None
+
     def param_dict(self) -> dict[str, Any]:
         return {p["key"]: p["value"] for p in self.parameters}
 
@@ -182,7 +195,18 @@ def parse_exec(body: Any, existing: Action | None) -> dict[str, Any]:
                                        or not all(isinstance(c, str) for c in components)):
             raise EntityError(400, malformed("exec.components must be a list of action names"))
         return {"kind": kinds.SEQUENCE, "components": list(components or [])}
+    if body["kind"] == kinds.BLACKBOX:
+        return _blackbox_exec(body)
     kind = kinds.resolve(body["kind"])
+    code, binary = _code(body)
+    main = body.get("main", "main")
+    # a Python or Node.js function (Node: `file.member` in a zip), a Java `pkg.Class[#method]`
+    if not isinstance(main, str) or not main or len(main) > 256 or any(c.isspace() for c in main):
+        raise EntityError(400, malformed("exec.main must be the name of a function"))
+    return {"kind": kind, "code": code, "binary": binary, "main": main}
+
+
+def _code(body: dict[str, Any]) -> tuple[str, bool]:
     code = body.get("code")
     if not isinstance(code, str):
         raise EntityError(400, malformed("exec.code must be a string"))
@@ -196,10 +220,33 @@ def parse_exec(body: Any, existing: Action | None) -> dict[str, Any]:
             base64.b64decode(code, validate=True)
         except (binascii.Error, ValueError):
             raise EntityError(400, malformed("exec.code is not valid base64 for a binary action")) from None
-    main = body.get("main", "main")
-    if not isinstance(main, str) or not main.isidentifier():
-        raise EntityError(400, malformed("exec.main must be the name of a function"))
-    return {"kind": kind, "code": code, "binary": binary, "main": main}
+    return code, binary
+
+
+def valid_image(image: str) -> bool:
+    match = IMAGE_NAME.fullmatch(image)
+    return match is not None and len(match.group("name")) <= 255
+
+
+def _blackbox_exec(body: dict[str, Any]) -> dict[str, Any]:
+    """OpenWhisk's blackbox exec: an image, and optionally code (the image's to run) and main.
+    Stored as OpenWhisk writes it: kind, image, binary, then code and main when given."""
+    image = body.get("image")
+    if not isinstance(image, str):
+        raise EntityError(400, malformed("'image' must be a string defined in 'exec' for 'blackbox' actions"))
+    if not valid_image(image):
+        raise EntityError(400, malformed(f"'{image[:300]}' is not a valid Docker image name"))
+    exec_: dict[str, Any] = {"kind": kinds.BLACKBOX, "image": image, "binary": False}
+    if isinstance(body.get("code"), str) and not body["code"].strip():
+        body = {k: v for k, v in body.items() if k != "code"}  # blank code is no code, as in OpenWhisk
+    if body.get("code") is not None:
+        exec_["code"], exec_["binary"] = _code(body)
+    main = body.get("main")
+    if main is not None:
+        if not isinstance(main, str):
+            raise EntityError(400, malformed("if defined, 'main' be a string in 'exec' for 'blackbox' actions"))
+        exec_["main"] = main
+    return exec_
 
 
 @dataclass

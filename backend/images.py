@@ -212,6 +212,7 @@ def build(requested: list[str] | None = None, *, force: bool = False, say: Say =
 
     client = docker.from_env()
     built: list[str] = []
+    failed: list[str] = []
     base: str | None = None
     for language in families_of(requested or []):
         image = language.image
@@ -221,12 +222,19 @@ def build(requested: list[str] | None = None, *, force: bool = False, say: Say =
             continue
         if base is None:
             base = OFFICIAL_BASE if registry_answers(client, say) else debootstrap_base(client, say)
-        built.append(_build_one(client, language, base, say))
+        try:
+            built.append(_build_one(client, language, base, say, fresh=force))
+        except BuildError as ex:  # the other families' images are still worth having
+            say(f"could not build {image}: {ex}")
+            failed.append(image)
+    if failed:
+        raise BuildError(f"not built: {', '.join(failed)} (built or current: {', '.join(built) or 'none'})")
     return built
 
 
 def _build_one(client: "docker.DockerClient", language: languages.Language, base: str,  # type: ignore[name-defined]  # noqa: F821
-               say: Say) -> str:
+               say: Say, *, fresh: bool = False) -> str:
+    """One family's image; `fresh` ignores Docker's layer cache (packages installed anew)."""
     import docker.errors
 
     started = time.monotonic()
@@ -250,7 +258,7 @@ def _build_one(client: "docker.DockerClient", language: languages.Language, base
         say(f"building {image} from {base}")
         try:
             for chunk in client.api.build(path=context, tag=image, rm=True, forcerm=True, decode=True,
-                                          pull=False):
+                                          pull=False, nocache=fresh):
                 if "stream" in chunk and chunk["stream"].strip().startswith("Step"):
                     say(f"  [{time.monotonic() - started:5.1f}s] " + chunk["stream"].strip()[:110])
                 if "error" in chunk:
@@ -292,16 +300,31 @@ def listing() -> list[dict[str, object]]:
 
 
 def main(argv: list[str]) -> int:
-    """`squall runtime build [KIND...] [--force]` and `squall runtime list`."""
+    """`squall runtime build [KIND...] [--force]`, `squall runtime list` and `squall runtime skeleton DIR`."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="squall runtime", description="the runtime images and kinds")
     sub = parser.add_subparsers(dest="verb", required=True)
     b = sub.add_parser("build", help="build runtime images (every kind's by default), offline")
     b.add_argument("kinds", nargs="*", metavar="KIND")
-    b.add_argument("--force", action="store_true", help="rebuild even when the image is current")
+    b.add_argument("--force", action="store_true",
+                   help="rebuild, without Docker's layer cache, even when the image is current")
     sub.add_parser("list", help="kinds, each family's default, image, size and whether it is built")
+    c = sub.add_parser("classpath", help="what an action of the family compiles against (java: Gson's jar)")
+    c.add_argument("family", choices=["java"])
+    s = sub.add_parser("skeleton", help="write a minimal blackbox action to DIR: Dockerfile, handler.py, README.md")
+    s.add_argument("directory", metavar="DIR")
+    s.add_argument("--force", action="store_true", help="overwrite the files if they exist")
     args = parser.parse_args(argv)
+    if args.verb == "classpath":
+        from .languages.java import compile_classpath
+
+        print(compile_classpath())
+        return 0
+    if args.verb == "skeleton":
+        from .blackbox import skeleton_main
+
+        return skeleton_main(args.directory, args.force)
     if args.verb == "list":
         rows = listing()
         print(f"{'KIND':<13}{'DEFAULT':<9}{'IMAGE':<34}{'SIZE':>8}  {'IMAGE STATE':<12} PROCESS RUNTIME")

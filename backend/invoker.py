@@ -266,8 +266,12 @@ class Invoker:
         key = f"{action.path}@{action.version}"
         network = bool(action.annotation("network", False))
         try:
-            c, cold = await self.pool.acquire(key, action.kind, action.limits.memory, network)
-        except (ProvisionError, RuntimeUnavailable) as ex:
+            c, cold = await self.pool.acquire(key, action.kind, action.limits.memory, network, action.image)
+        except RuntimeUnavailable as ex:  # no language, no image, no isolation for it here: say so
+            log.warning("invoker%d: action %s: %s", self.id, action.path, ex)
+            now = now_ms()
+            return self._record(msg, action, now, now, ex.status, {"error": str(ex)}, []), None, False
+        except ProvisionError as ex:
             log.error("invoker%d: %s", self.id, ex)
             now = now_ms()
             return self._record(msg, action, now, now, INTERNAL_ERROR, {"error": X.PROVISION_ERROR}, []), None, False
@@ -289,7 +293,7 @@ class Invoker:
 
         if cold:
             init_payload = {"name": action.name, "main": action.exec.get("main", "main"),
-                            "code": action.exec["code"], "binary": action.exec.get("binary", False),
+                            "code": action.exec.get("code", ""), "binary": action.exec.get("binary", False),
                             "env": {}}
             outcome = await container.init(init_payload, timeout_s)
             init_time = now_ms() - start

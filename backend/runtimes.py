@@ -1,31 +1,26 @@
-"""Runtimes make containers that run the action proxy; the invoker talks to them over a unix socket.
+"""Runtimes make containers that run the action proxy; the invoker talks to them over a socket.
 
-A Runtime creates Containers. The process runtime (here) runs the proxy as a local subprocess with
-rlimits: fast and dependency-free, but it does not isolate untrusted code. The Docker runtime adds
-real isolation behind the same interface.
+A Runtime creates Containers: the process runtime (process_runtime.py) as local subprocesses, the
+Docker runtime (docker_runtime.py) as hardened containers. What they share is here: the proxy
+connection, the log collector, and the Container and Runtime interfaces.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import datetime as dt
 import hashlib
 import json
 import logging
-import os
-import resource
 import shutil
-import signal
-import sys
 import tempfile
-import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import actionproxy, languages
+from .activations import DEVELOPER_ERROR
 from .errors import truncated_logs
 from .limits import MB
 
@@ -33,14 +28,17 @@ log = logging.getLogger("squall.runtime")
 
 PROXY_SOURCE = Path(actionproxy.__file__)
 SENTINEL = actionproxy.SENTINEL.encode()
-PR_SET_PDEATHSIG = 1
 LOG_LINE_LIMIT = 4 * MB  # a longer line is replaced by DROPPED_LINE, in every runtime
 DROPPED_LINE = f"[a log line longer than {LOG_LINE_LIMIT} bytes was dropped]"
 SENTINEL_WAIT_S = 2.0  # how long logs may trail the response before we give up on the sentinels
 
 
 class RuntimeUnavailable(Exception):
-    """This runtime cannot run the kind here (its language is not installed)."""
+    """This runtime cannot run the action here (its language is not installed, its image is not
+    there): the activation ends with this message and `status`, a developer error, since a whisk
+    internal error would count against the invoker's health although it runs every other action."""
+
+    status = DEVELOPER_ERROR
 
 
 def proxy_launcher_args(language: languages.Language, launcher: list[str] | None) -> list[str]:
@@ -56,25 +54,41 @@ class ProxyGone(Exception):
 
 
 class ProxyConnection:
-    """A minimal HTTP/1.1 client over one kept-alive unix-socket connection.
+    """A minimal HTTP/1.1 client over one kept-alive connection: a unix socket (`path`), or TCP
+    (`host`, `port`) for a blackbox container, which serves its own image's proxy on its address.
 
     One container runs one activation at a time, so one connection with no pool is all the hot path
     needs, and it avoids the per-request cost of a general client (see performance-notes.md).
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str | None = None, *, host: str | None = None, port: int | None = None) -> None:
+        if (path is None) == (host is None or port is None):
+            raise ValueError("a proxy connection needs a socket path, or a host and a port")
         self.path = path
+        self.host = host
+        self.port = port
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+
+    async def _open(self, deadline: float) -> None:
+        if self.path is not None:
+            self._reader, self._writer = await asyncio.open_unix_connection(self.path, limit=64 * MB)
+            return
+        # A container still starting may drop the SYN rather than refuse it: bound each attempt.
+        attempt = max(0.05, min(1.0, deadline - asyncio.get_running_loop().time()))
+        self._reader, self._writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port, limit=64 * MB), attempt)
 
     async def connect(self, deadline: float) -> None:
         loop = asyncio.get_running_loop()
         delay = 0.002
+        # Over TCP any OSError (refused, unreachable, timed out) may be a container still starting.
+        retried = (FileNotFoundError, ConnectionRefusedError) if self.path is not None else (OSError,)
         while True:
             try:
-                self._reader, self._writer = await asyncio.open_unix_connection(self.path, limit=64 * MB)
+                await self._open(deadline)
                 return
-            except (FileNotFoundError, ConnectionRefusedError):
+            except retried:
                 if loop.time() > deadline:
                     raise ProxyGone("the action proxy did not start listening") from None
                 await asyncio.sleep(delay)
@@ -103,7 +117,7 @@ class ProxyConnection:
                 if name.strip().lower() == b"content-length":
                     length = int(value.strip())
             return status, await self._reader.readexactly(length)
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError) as ex:
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as ex:  # OSError: TCP too
             raise ProxyGone(str(ex)) from None
 
     def close(self) -> None:
@@ -250,128 +264,10 @@ class Runtime(ABC):
 
     @abstractmethod
     async def create(self, kind: str, memory_mb: int, *, network: bool = False,
-                     labels: dict[str, str] | None = None) -> Container:
-        """Start a container for `kind` and wait until its proxy accepts connections."""
+                     labels: dict[str, str] | None = None, image: str | None = None) -> Container:
+        """Start a container for `kind` and wait until its proxy accepts connections; `image` is a
+        blackbox action's own image (kind `blackbox`), which only an isolating runtime can run."""
 
     async def remove_leftovers(self, invoker_id: int) -> int:
         """Remove containers a previous run of this invoker left behind."""
         return 0
-
-
-def _limit_resources(memory_mb: int, address_space: bool) -> None:
-    """In the child before exec: the action's memory as address space (not for a JIT runtime,
-    which reserves far more than it uses: its launcher gets a heap limit instead), few files, no
-    core dumps."""
-    os.setsid()
-    try:  # die with the invoker, even when it is SIGKILLed
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-    if address_space:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-class ProcessContainer(Container):
-    def __init__(self, kind: str, memory_mb: int, directory: Path, process: asyncio.subprocess.Process) -> None:
-        super().__init__()
-        self.id = directory.name
-        self.kind = kind
-        self.memory_mb = memory_mb
-        self.directory = directory
-        self.process = process
-        self._readers = [
-            asyncio.create_task(self._pump("stdout", process.stdout)),
-            asyncio.create_task(self._pump("stderr", process.stderr)),
-        ]
-
-    async def _pump(self, stream: str, source: asyncio.StreamReader | None) -> None:
-        assert source is not None
-        try:
-            while True:
-                try:
-                    line = await source.readline()
-                except ValueError:  # one line over the reader's limit: drop it, keep the pipe drained
-                    self.logs.dropped(stream)
-                    continue
-                if not line:
-                    break
-                self.logs.feed(stream, line)
-        except ConnectionError:
-            pass
-        finally:
-            self.logs.close(stream)
-
-    async def out_of_memory(self) -> bool:
-        try:
-            code = await asyncio.wait_for(self.process.wait(), 1.0)
-        except TimeoutError:
-            return False
-        return code == actionproxy.OOM_EXIT_CODE
-
-    async def destroy(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-        if self.process.returncode is None:
-            try:
-                os.killpg(self.process.pid, 9)
-            except ProcessLookupError:
-                pass
-        try:
-            await asyncio.wait_for(self.process.wait(), 5.0)
-        except TimeoutError:
-            log.warning("container %s did not exit after SIGKILL", self.id)
-        for task in self._readers:
-            task.cancel()
-        await asyncio.to_thread(shutil.rmtree, self.directory, True)
-
-
-class ProcessRuntime(Runtime):
-    """The action proxy as a local subprocess: its own process group, rlimits, killed on timeout."""
-
-    name = "process"
-    isolates = False
-
-    def __init__(self, work_dir: Path, api_host: str, python: str = sys.executable) -> None:
-        self.work_dir = work_dir
-        self.api_host = api_host
-        self.python = python
-
-    async def create(self, kind: str, memory_mb: int, *, network: bool = False,
-                     labels: dict[str, str] | None = None) -> Container:
-        language = languages.of_kind(kind)
-        missing = language.host_missing()
-        if missing is not None:
-            raise RuntimeUnavailable(f"the process runtime cannot run {kind}: {missing}")
-        launcher = await asyncio.to_thread(language.launcher, memory_mb, in_image=False)  # may compile
-        directory = self.container_dir(uuid.uuid4().hex[:12], labels)
-        directory.mkdir(parents=True)
-        tmp = directory / "tmp"
-        tmp.mkdir()
-        socket_path = directory / "action.sock"
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp), "TMPDIR": str(tmp),
-            "PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
-            "LANG": "C.UTF-8", "__OW_API_HOST": self.api_host,
-        }
-        process = await asyncio.create_subprocess_exec(
-            self.python, "-u", "-s", str(PROXY_SOURCE), "--socket", str(socket_path),
-            *proxy_launcher_args(language, launcher),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=tmp, env=env, limit=LOG_LINE_LIMIT,
-            preexec_fn=lambda: _limit_resources(memory_mb, address_space=launcher is None),
-        )
-        container = ProcessContainer(kind, memory_mb, directory, process)
-        container.connection = ProxyConnection(str(socket_path))
-        try:
-            loop = asyncio.get_running_loop()
-            await container.connection.connect(loop.time() + 10.0)
-        except BaseException:
-            await container.destroy()
-            raise
-        return container
-
-    async def remove_leftovers(self, invoker_id: int) -> int:
-        """Action processes die with the invoker (PDEATHSIG); what is left is their directories."""
-        return await self._remove_dirs(invoker_id)

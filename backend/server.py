@@ -22,10 +22,13 @@ from .bus import Bus, MemoryBus
 from .api import create_app
 from .controller import Controller
 from .invoker import Invoker
+from . import kinds, languages
+from .errors import EntityError
 from .kinds import DEFAULT_KIND
 from .limits import MEMORY_DEFAULT_MB
 from .names import DEFAULT_NAMESPACE, SYSTEM_NAMESPACE
-from .runtimes import ProcessRuntime, Runtime, run_dir
+from .process_runtime import ProcessRuntime
+from .runtimes import Runtime, run_dir
 from .store import Store
 
 log = logging.getLogger("squall")
@@ -45,7 +48,7 @@ class Config:
     runtime: str = "auto"
     user_memory_mb: int = 2048
     idle_timeout_s: float = 600.0
-    prewarm: int = 1
+    prewarm: dict[str, int] = field(default_factory=lambda: {DEFAULT_KIND: 1})  # kind -> per invoker
     shutdown_grace_s: float = 30.0
     ack_min_s: float = 60.0
     ack_extra_s: float = 60.0
@@ -78,6 +81,10 @@ def choose_runtime(config: Config) -> Runtime:
         if reason is None:
             log.info("runtime: docker (%s)", "asked for with --runtime docker" if config.runtime == "docker"
                      else "the Docker engine answers and the runtime image is present")
+            stale = DockerRuntime.stale_kinds()
+            if stale:
+                log.warning("not built or stale, so these kinds cannot run until `squall runtime build`: %s",
+                            ", ".join(stale))
             return DockerRuntime(work_dir, config.api_host)
         if config.runtime == "docker":
             raise SystemExit(f"error: cannot use the Docker runtime: {reason}")
@@ -86,6 +93,10 @@ def choose_runtime(config: Config) -> Runtime:
         log.info("runtime: process (asked for with --runtime process)")
     log.warning("the process runtime runs actions as local subprocesses with resource limits only: "
                 "it does NOT isolate untrusted code")
+    for language in languages.LANGUAGES.values():
+        missing = language.host_missing()
+        if missing:
+            log.warning("the process runtime cannot run %s actions here: %s", language.family, missing)
     return ProcessRuntime(work_dir, config.api_host)
 
 
@@ -100,7 +111,7 @@ def make_bus(config: Config) -> Bus:
 
 
 def make_invoker(config: Config, invoker_id: int, bus: Bus, runtime: Runtime) -> Invoker:
-    prewarm = {(DEFAULT_KIND, MEMORY_DEFAULT_MB): config.prewarm} if config.prewarm else None
+    prewarm = {(kind, MEMORY_DEFAULT_MB): n for kind, n in config.prewarm.items() if n} or None
     return Invoker(invoker_id, bus, runtime, user_memory_mb=config.user_memory_mb,
                    idle_timeout_s=config.idle_timeout_s, prewarm=prewarm)
 
@@ -209,8 +220,9 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MB of action memory per invoker")
     parser.add_argument("--idle-timeout", type=float, default=d.idle_timeout_s, dest="idle_timeout_s",
                         help="seconds before an idle warm container is removed")
-    parser.add_argument("--prewarm", type=int, default=d.prewarm,
-                        help="prewarmed python:3 containers per invoker")
+    parser.add_argument("--prewarm", type=parse_prewarm, default=d.prewarm,
+                        help="prewarmed containers per invoker: N (python:3), or KIND=N,... "
+                             "(e.g. python:3=2,nodejs:default=1)")
     parser.add_argument("--kafka", default=d.kafka, help="Kafka bootstrap servers (with --bus kafka)")
     parser.add_argument("--kafka-prefix", default=d.kafka_prefix, help="prefix of Squall's topics and groups")
     parser.add_argument("--kafka-partitions", type=int, default=d.kafka_partitions, dest="kafka_partitions",
@@ -220,6 +232,23 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                              "--ack-timeout-extra seconds")
     parser.add_argument("--ack-timeout-extra", type=float, default=d.ack_extra_s, dest="ack_extra_s")
     parser.add_argument("--log-level", default="info")
+
+
+def parse_prewarm(text: str) -> dict[str, int]:
+    """`--prewarm`: a count of python:3 containers, or counts per kind (`<family>:default` resolved)."""
+    if text.strip().isdigit():
+        return {DEFAULT_KIND: int(text)}
+    counts: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        kind, sep, count = part.partition("=")
+        if not sep or not count.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"'{part}' is not KIND=COUNT")
+        try:
+            resolved = kinds.resolve(kind.strip())
+        except EntityError as ex:
+            raise argparse.ArgumentTypeError(ex.message) from None
+        counts[resolved] = int(count)
+    return counts
 
 
 def config_from_args(args: argparse.Namespace) -> Config:

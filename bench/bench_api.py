@@ -28,7 +28,7 @@ from typing import Any, Coroutine, TypeVar
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend.runtimes import ProcessRuntime  # noqa: E402
+from backend.process_runtime import ProcessRuntime  # noqa: E402
 
 T = TypeVar("T")
 NOOP = "def main(args):\n    return {}\n"

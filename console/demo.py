@@ -95,7 +95,7 @@ async def run_demo(args: argparse.Namespace) -> list[Path]:
     out = Path(args.screenshots)
     out.mkdir(parents=True, exist_ok=True)
     _log_to_file(home, "info")
-    config = Config(home=home, port=args.port, runtime=args.runtime, prewarm=1, shutdown_grace_s=2.0)
+    config = Config(home=home, port=args.port, runtime=args.runtime, shutdown_grace_s=2.0)
     squall = Squall(config)
     await squall.start()
     admin_id, guest_id = squall.controller.identity("whisk.system"), squall.controller.identity("guest")

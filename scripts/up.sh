@@ -7,6 +7,7 @@ python3 -m pip install --quiet --disable-pip-version-check -e .
 if bash scripts/docker-engine.sh && python3 -m backend.server runtime build; then
     :
 else
-    echo "up.sh: no Docker runtime; Squall will run actions as local processes (no isolation)" >&2
+    echo "up.sh: the Docker engine or a runtime image is missing (see above); Squall runs on Docker if" \
+         "the python:3 image is there, else as local processes (no isolation)" >&2
 fi
 exec squall "$@"

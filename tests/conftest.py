@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["cli_support"]
 
 
-def require_docker() -> None:
+def require_docker(kind: str = "python:3") -> None:
     """Docker tests run against the real engine; in CI a missing engine or image is a failure."""
     from backend.docker_runtime import DockerRuntime
 
-    reason = DockerRuntime.unavailable_reason()
+    reason = DockerRuntime.unavailable_reason(kind)
     if reason is None:
         return
     if os.environ.get("CI"):

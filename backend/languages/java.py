@@ -26,6 +26,13 @@ def command(memory_mb: int, launchers: str) -> list[str]:
     return launcher_command(classpath, memory_mb)
 
 
+def compile_classpath() -> str:
+    """What a Java action compiles against: Gson's jar (fetched and verified once)."""
+    from ..launchers.java.build import ensure_launcher
+
+    return ensure_launcher(host_cache()).split(":")[1]
+
+
 def prepare(context: Path) -> None:
     """Put the compiled launcher and Gson into an image's build context."""
     from ..launchers.java.build import ensure_launcher
@@ -39,5 +46,4 @@ def prepare(context: Path) -> None:
 LANGUAGE = Language(
     family="java", image="squall/action-java17:latest", apt_packages=("openjdk-17-jre-headless",),
     files=("java/SquallLauncher.java", "java/build.py"), extensions=(".jar",),
-    oom_exit_codes=frozenset({3}),  # -XX:+ExitOnOutOfMemoryError exits with 3
     command=command, host_program="java", prepare=prepare)

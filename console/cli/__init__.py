@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help only: main() hands these to backend.server before parsing.
     commands.add_parser("up", help="start Squall (controller, invoker, console)", add_help=False)
     commands.add_parser("invoker", help="start an extra invoker", add_help=False)
-    commands.add_parser("runtime", help="runtime images: `squall runtime build [KIND]`", add_help=False)
+    commands.add_parser("runtime", help="kinds and their images: `squall runtime build|list|classpath|skeleton`",
+                        add_help=False)
     commands.add_parser("console", help="the operations console, attached to a running backend", add_help=False)
     commands.add_parser("demo", help="scripted demo: `squall demo --screenshots DIR`", add_help=False)
     for resource in RESOURCES:

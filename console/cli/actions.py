@@ -42,10 +42,15 @@ def _action_body(args: argparse.Namespace, file_required: bool) -> dict[str, Any
             raise CliError("--sequence takes the place of FILE, --docker, --kind and --main")
         qualify_components(args.sequence, "_")  # a malformed list fails before any request
     elif args.docker:
+        if args.kind:
+            raise CliError("--docker IMAGE takes the place of --kind: the image is the runtime")
+        # A blackbox action: the image serves /init and /run; FILE, if given, is code for the image.
         body["exec"] = {"kind": "blackbox", "image": args.docker}
         if file:
             extra = read_exec(file, kind="blackbox", main=args.main)
             body["exec"].update({k: v for k, v in extra.items() if k != "kind"})
+        elif args.main:
+            body["exec"]["main"] = args.main
     elif file:
         body["exec"] = read_exec(file, kind=args.kind, main=args.main)
     elif file_required:
