@@ -4,8 +4,7 @@ A blackbox container runs code Squall never saw, so it reaches nothing: not the 
 host, not another container. Every blackbox container joins one Docker network, made here
 idempotently, that is
 
-- internal (`internal=True`): no default route inside the container, and Docker drops whatever the
-  bridge would forward out;
+- internal (`internal=True`): Docker drops whatever the bridge would forward out;
 - without inter-container traffic (`com.docker.network.bridge.enable_icc=false`): Docker drops
   traffic between two ports of the bridge (the kernel's br_netfilter hands bridged frames to
   iptables; we refuse to run when it does not);

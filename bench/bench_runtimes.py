@@ -148,6 +148,7 @@ def main() -> None:
                 deploy(warm, name, execs[kind])
                 prewarm_ms[kind].append(warm.invoke_ms(name))
         headers = {"Content-Type": "application/json"}
+        targets = {}
         for kind in KINDS:
             name = f"warm-{kind.partition(':')[0]}"
             deploy(warm, name, execs[kind])
@@ -159,9 +160,11 @@ def main() -> None:
                                    "action_version": "0.0.1", "activation_id": "0" * 32,
                                    "deadline": "0"}).encode()
             timed_posts(direct, "/run", run_body, headers, 100)
-            for _ in range(5):  # interleaved rounds: a noisy moment hits both paths alike
-                direct_ms[kind] += timed_posts(direct, "/run", run_body, headers, args.n // 5)
-                api_ms[kind] += timed_posts(warm.conn, path, b"{}", warm.headers, args.n // 5)
+            targets[kind] = (path, direct, run_body)
+        for _ in range(10):  # interleaved rounds of every kind and both paths: noise hits them alike
+            for kind, (path, direct, run_body) in targets.items():
+                direct_ms[kind] += timed_posts(direct, "/run", run_body, headers, args.n // 10)
+                api_ms[kind] += timed_posts(warm.conn, path, b"{}", warm.headers, args.n // 10)
     finally:
         warm.stop()
     new_proxy, old_proxy = proxy_rounds(args.n * 4)
