@@ -26,11 +26,11 @@ class Language:
     image: str  # the local image of the family's kinds
     apt_packages: tuple[str, ...] = ()  # installed on the shared base, beside python3
     files: tuple[str, ...] = ()  # under backend/launchers/, copied to LIB_IN_IMAGE/launchers/
-    extensions: tuple[str, ...] = ()  # file names the CLI and console infer this family from
     oom_exit_codes: frozenset[int] = frozenset()
     # (memory MB, directory of the launchers) -> the launcher's argv; None: runs inside the proxy
     command: Callable[[int, str], list[str]] | None = None
     host_program: str | None = None  # what the process runtime needs on this host
+    version_flag: str = "--version"  # how that program says its version (`squall runtime list`)
     prepare: Callable[[Path], None] | None = field(default=None, repr=False)  # build step on a context
 
     def launcher(self, memory_mb: int, *, in_image: bool) -> list[str] | None:
@@ -48,9 +48,9 @@ class Language:
     def host_version(self) -> str:
         if self.host_program is None or not shutil.which(self.host_program):
             return ""
-        flag = "-version" if self.host_program == "java" else "--version"
-        done = subprocess.run([self.host_program, flag], capture_output=True, text=True, timeout=30)
-        return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) else ""
+        done = subprocess.run([self.host_program, self.version_flag], capture_output=True, text=True, timeout=30)
+        line = (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) else ""
+        return line if self.host_program in line else f"{self.host_program} {line}"
 
     def digest(self) -> str:
         """Part of the image's version label: a launcher change rebuilds the image."""
@@ -75,11 +75,3 @@ LANGUAGES: dict[str, Language] = _registry()
 def of_kind(kind: str) -> Language:
     """The language of a kind (`nodejs:18` -> nodejs)."""
     return LANGUAGES[kind.partition(":")[0]]
-
-
-def family_of_file(name: str) -> str | None:
-    """The family `wsk` infers from a file name (`.py`, `.js`, `.jar`); None when unknown (`.zip`)."""
-    for lang in LANGUAGES.values():
-        if name.endswith(lang.extensions):
-            return lang.family
-    return None

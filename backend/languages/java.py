@@ -45,5 +45,5 @@ def prepare(context: Path) -> None:
 
 LANGUAGE = Language(
     family="java", image="squall/action-java17:latest", apt_packages=("openjdk-17-jre-headless",),
-    files=("java/SquallLauncher.java", "java/build.py"), extensions=(".jar",),
-    command=command, host_program="java", prepare=prepare)
+    files=("java/SquallLauncher.java", "java/build.py"),
+    command=command, host_program="java", version_flag="-version", prepare=prepare)

@@ -18,5 +18,5 @@ def command(memory_mb: int, launchers: str) -> list[str]:
 
 LANGUAGE = Language(
     family="nodejs", image="squall/action-nodejs18:latest", apt_packages=("nodejs",),
-    files=("nodejs/launcher.js",), extensions=(".js",), oom_exit_codes=frozenset({V8_HEAP_OOM_EXIT}),
+    files=("nodejs/launcher.js",), oom_exit_codes=frozenset({V8_HEAP_OOM_EXIT}),
     command=command, host_program="node")

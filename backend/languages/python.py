@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from . import Language
 
-LANGUAGE = Language(family="python", image="squall/action-python3:latest", extensions=(".py",))
+LANGUAGE = Language(family="python", image="squall/action-python3:latest")
