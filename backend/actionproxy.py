@@ -58,11 +58,11 @@ class Proxy:
                 code, value = source.read(), {**value, "binary": False}
         if not code:
             return 502, {"error": "Missing main/no code to execute."}
+        main_name = value.get("main") or "main"
+        if self.launcher is not None:  # started before this init: it takes the init's env itself
+            return self.launcher.init(code, bool(value.get("binary")), main_name, value.get("env") or {})
         for key, val in (value.get("env") or {}).items():
             os.environ[str(key)] = val if isinstance(val, str) else json.dumps(val)
-        main_name = value.get("main") or "main"
-        if self.launcher is not None:
-            return self.launcher.init(code, bool(value.get("binary")), main_name, value.get("env") or {})
         try:
             module = self._load_binary(code) if value.get("binary") else self._load_source(code)
         except Exception as ex:  # the user's code failed to compile or import

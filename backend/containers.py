@@ -1,8 +1,9 @@
 """The invoker's container pool, with OpenWhisk's placement rules.
 
 Placement: a warm idle container of the same action version, else a prewarmed container of the same
-kind and memory (never for a blackbox action: its container is made from its own image), else a cold start if memory allows, else evict idle containers and start, else wait
-in a FIFO queue. Idle containers go after `idle_timeout`; prewarmed ones are refilled in the background.
+kind and memory (never for a blackbox action: its container is made from its own image), else a
+cold start if memory allows, else evict idle containers and start, else wait in a FIFO queue. Idle
+containers go after `idle_timeout`; prewarmed ones are refilled in the background.
 """
 
 from __future__ import annotations

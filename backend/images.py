@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import actionproxy, kinds, languages
+from .errors import EntityError
 
 PROXY_PATH_IN_IMAGE = "/usr/local/lib/squall/actionproxy.py"
 ACTION_UID = 1000
@@ -195,13 +196,13 @@ def families_of(requested: list[str]) -> list[languages.Language]:
         return list(languages.LANGUAGES.values())
     chosen: list[languages.Language] = []
     for name in requested:
-        family, _, version = name.partition(":")
-        if family not in languages.LANGUAGES or version not in ("", "default", *[
-                k.partition(":")[2] for k in kinds.images() if k.startswith(family + ":")]):
+        try:  # a kind, `<family>:default`, or a bare family, as the manifest resolves them
+            language = languages.of_kind(kinds.resolve(name))
+        except EntityError:
             known = ", ".join(sorted(kinds.images()))
-            raise BuildError(f"no runtime image for kind '{name}' (known: {known})")
-        if languages.LANGUAGES[family] not in chosen:
-            chosen.append(languages.LANGUAGES[family])
+            raise BuildError(f"no runtime image for kind '{name}' (known: {known})") from None
+        if language not in chosen:
+            chosen.append(language)
     return chosen
 
 

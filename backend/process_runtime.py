@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from . import actionproxy, languages
+from .kinds import BLACKBOX
 from .limits import MB
 from .runtimes import (
     LOG_LINE_LIMIT, PROXY_SOURCE, Container, ProxyConnection, Runtime, RuntimeUnavailable, log, proxy_launcher_args,
@@ -104,7 +105,7 @@ class ProcessRuntime(Runtime):
 
     async def create(self, kind: str, memory_mb: int, *, network: bool = False,
                      labels: dict[str, str] | None = None, image: str | None = None) -> Container:
-        if image is not None or kind == "blackbox":  # an image of any make: only Docker can run it
+        if image is not None or kind == BLACKBOX:  # an image of any make: only Docker can run it
             from .blackbox import process_runtime_refusal
 
             raise process_runtime_refusal()

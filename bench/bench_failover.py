@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from chaos import Cluster, KafkaBroker, Runs, deploy_counted, homed, wait_records  # noqa: E402
+from chaos import Cluster, KafkaBroker, Runs, deploy_counted, fire, homed, wait_records  # noqa: E402
 from conftest import deploy  # noqa: E402
 
 NOOP = "def main(args):\n    return {}\n"
@@ -117,9 +117,7 @@ def controller_kill(broker: KafkaBroker, work: Path) -> None:
     try:
         runs = work / "ck-runs"
         deploy_counted(cluster, "slow", runs, limits={"memory": 128})
-        with ThreadPoolExecutor(12) as pool:
-            ids = [aid for aid in pool.map(lambda i: cluster.client().post(
-                "/api/v1/namespaces/_/actions/slow", json={"i": i, "sleep": 2}).json()["activationId"], range(12))]
+        ids = fire(cluster, "slow", 12, {"sleep": 2}, workers=12, seconds=30)
         while len(list(runs.iterdir())) < 12:
             time.sleep(0.02)
         killed = time.time()
