@@ -43,6 +43,7 @@ class Delivery:
 
     data: bytes
     _ack: Callable[[], None] | None = None
+    position: tuple[int, int] | None = None  # (partition, offset) on a durable bus
 
     def ack(self) -> None:
         if self._ack is not None:
@@ -86,6 +87,10 @@ class Bus(ABC):
 
     async def members(self, group: str) -> int | None:
         """How many consumers `group` has now, where the bus can tell (None: it cannot)."""
+        return None
+
+    async def committed(self, topic: str, group: str) -> dict[int, int] | None:
+        """Per partition, the offset `group` will read `topic` from next (None: unknown)."""
         return None
 
     @abstractmethod

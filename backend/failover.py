@@ -6,7 +6,9 @@ How the controller knows: an invoker sends a start notice (StartMessage) before 
 runs, and commits its topic's offsets only past what it started, so whatever it had not started is
 still in its topic for a next incarnation to read. Every incarnation of an invoker announces itself
 in its pings and takes no work until the controller welcomes it with the activations it must skip:
-those moved to other invokers, and those its last incarnation started.
+those moved to other invokers, and those an earlier incarnation started (a start notice names
+where the message was in the topic; whatever started behind the group's committed offset cannot
+come again, so the controller forgets it).
 
 An invoker is lost when its pings are late and the bus says its consumers have left their group (a
 crashed process's do after the bus's session timeout), or at once when a new incarnation pings (a
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING
 from . import errors as X
 from .loadbalancer import OFFLINE, OFFLINE_AFTER_S, Inflight, NoInvokers
 from .activations import now_ms, pending_failure
-from .bus import Consumer, control_topic
+from .bus import Consumer, control_topic, invoker_topic
 from .kinds import SEQUENCE
 from .messages import ActivationMessage, PingMessage, StartMessage
 
@@ -43,6 +45,8 @@ CHECK_INTERVAL_S = 1.0
 LATE_S = 2.0  # a ping this late makes the controller ask whether the invoker's consumers are still there
 CATCH_UP_S = 30.0  # at most this long, a restarted controller reads waiting completions before it serves
 CATCH_UP_NOTICES_S = 3.0  # at most this long, it reads what a lost invoker sent before it judges
+FORGET_EVERY_S = 5.0  # how often started activations behind an invoker's committed offsets are forgotten
+STARTED_MAX = 200_000  # per invoker, while the bus cannot say what is committed
 INVOKER_LOST = "The activation's invoker was lost while it ran the action."
 
 
@@ -51,6 +55,9 @@ class Failover:
         self.ctl = ctl
         self.incarnations: dict[int, str] = {}
         self.skip: dict[int, set[str]] = {}  # invoker -> what its next incarnation must not run
+        # invoker -> activation id -> (partition, offset) of what it started that its topic may deliver again
+        self.started: dict[int, dict[str, tuple[int, int]]] = {}
+        self._forgotten_at = time.monotonic()
         self.started_at = time.monotonic()
         self.completions: Consumer | None = None  # the controller's, once it started
 
@@ -66,11 +73,17 @@ class Failover:
         if known is not None:
             log.warning("invoker%d started again (incarnation %s)", ping.invoker, ping.incarnation[:8])
             await self.lost(ping.invoker, restarted=True, running=set(ping.running))
-        skip = sorted(self.skip.pop(ping.invoker, set()))
+        await self.forget_committed(ping.invoker)
+        skip = sorted(self.skip.pop(ping.invoker, set()) | set(self.started.get(ping.invoker, {})))
         welcome = {"kind": "welcome", "incarnation": ping.incarnation, "skip": skip}
         await self.ctl.bus.publish(control_topic(ping.invoker), json.dumps(welcome).encode())
 
     def on_start(self, start: StartMessage) -> None:
+        if start.offset >= 0:
+            started = self.started.setdefault(start.invoker, {})
+            started[start.activation_id] = (start.partition, start.offset)
+            if len(started) > STARTED_MAX:
+                del started[next(iter(started))]
         entry = self.ctl.lb.inflight.get(start.activation_id)
         if entry is None:
             return
@@ -123,11 +136,27 @@ class Failover:
             except Exception:
                 log.exception("could not resolve the activations of a lost invoker")
 
+    async def forget_committed(self, invoker_id: int) -> None:
+        """Forget what started behind the invoker group's committed offsets: it is not delivered again."""
+        started = self.started.get(invoker_id)
+        if not started:
+            return
+        committed = await self.ctl.bus.committed(invoker_topic(invoker_id), f"invoker{invoker_id}")
+        if committed is None:
+            return
+        for activation_id, (partition, offset) in list(started.items()):
+            if offset < committed.get(partition, 0):
+                del started[activation_id]
+
     async def check(self) -> None:
         if not self.ctl.bus.durable:
             return
         lb = self.ctl.lb
         now = time.monotonic()
+        if now - self._forgotten_at > FORGET_EVERY_S:
+            self._forgotten_at = now
+            for invoker_id in list(self.started):
+                await self.forget_committed(invoker_id)
         for invoker_id in sorted({e.invoker for e in lb.inflight.values()}):
             health = lb.invokers.get(invoker_id)
             silent = now - (self.started_at if health is None else health.last_ping)

@@ -235,8 +235,10 @@ class Invoker:
             if not await self.incarnation.may_start(msg.activation_id, self._ping):
                 raise MovedAway(c)
             self.incarnation.started.add(msg.activation_id)
+            partition, offset = delivery.position or (-1, -1)
             await self._send(completed_topic(msg.controller),
-                             StartMessage(msg.activation_id, self.id, self.incarnation.id).encode())
+                             StartMessage(msg.activation_id, self.id, self.incarnation.id,
+                                          partition=partition, offset=offset).encode())
             # Paused while its notice was on the way, it may have been given up and moved meanwhile.
             if not await self.incarnation.may_start(msg.activation_id, self._ping):
                 self.incarnation.started.discard(msg.activation_id)

@@ -70,7 +70,7 @@ class _KafkaConsumer(Consumer, ConsumerRebalanceListener):
             if message.offset in state.open:
                 state.open[message.offset] = True
 
-        return Delivery(message.value, ack)
+        return Delivery(message.value, ack, (message.partition, message.offset))
 
     async def backlog(self) -> int:
         assigned = self._consumer.assignment()
@@ -217,20 +217,34 @@ class KafkaBus(Bus):
             return None
         return None
 
-    async def queue_depth(self, topic: str, group: str) -> int:
-        assert self._admin is not None and self._offsets is not None
+    def _partitions_of(self, topic: str) -> list[TopicPartition]:
         name = self._name(topic)
-        if name not in self._topics:
+        return [TopicPartition(name, p) for p in range(self._topics.get(name, 0))]
+
+    async def _committed(self, partitions: list[TopicPartition], group: str) -> dict[TopicPartition, int]:
+        assert self._admin is not None
+        found: dict[TopicPartition, Any] = await self._admin.list_consumer_group_offsets(
+            self.prefix + group, partitions=partitions)
+        return {tp: max(0, found[tp].offset) if tp in found and found[tp] is not None else 0
+                for tp in partitions}
+
+    async def committed(self, topic: str, group: str) -> dict[int, int] | None:
+        partitions = self._partitions_of(topic)
+        if not partitions:
+            return None
+        try:
+            return {tp.partition: offset for tp, offset in (await self._committed(partitions, group)).items()}
+        except KafkaError:
+            return None
+
+    async def queue_depth(self, topic: str, group: str) -> int:
+        assert self._offsets is not None
+        partitions = self._partitions_of(topic)
+        if not partitions:
             return 0
-        partitions = [TopicPartition(name, p) for p in range(self._topics[name])]
         try:
             ends = await self._offsets.end_offsets(partitions)
-            committed: dict[TopicPartition, Any] = await self._admin.list_consumer_group_offsets(
-                self.prefix + group, partitions=partitions)
+            committed = await self._committed(partitions, group)
         except KafkaError:
             return -1  # unknown while the broker is away
-        depth = 0
-        for tp, end in ends.items():
-            offset = committed.get(tp)
-            depth += max(0, end - (offset.offset if offset is not None and offset.offset >= 0 else 0))
-        return depth
+        return sum(max(0, end - committed[tp]) for tp, end in ends.items())

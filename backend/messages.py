@@ -63,6 +63,8 @@ class StartMessage:
     invoker: int
     incarnation: str
     kind: str = "start"
+    partition: int = -1  # where the activation message was in the invoker's topic
+    offset: int = -1
 
     def encode(self) -> bytes:
         return _encode(self)

@@ -8,12 +8,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
 from backend.failover import INVOKER_LOST
-from chaos import Cluster, KafkaBroker, Runs, deploy_counted, fire, homed, wait_records
+from chaos import COUNTED, Cluster, KafkaBroker, Runs, deploy, deploy_counted, fire, homed, wait_records
 
 RESOLVE_WITHIN_S = 15.0
 
@@ -166,3 +166,44 @@ def test_an_invoker_paused_past_its_lease_runs_nothing_that_moved(broker: KafkaB
         assert Runs.read(runs).by_id == found.by_id
     finally:
         cluster.stop()
+
+
+def test_a_restarted_invoker_runs_nothing_its_last_run_finished(broker: KafkaBroker, tmp_path: Path) -> None:
+    """What an invoker finished while an earlier message of its topic still waited for a container
+    is past the group's committed offset: its next incarnation is delivered it again, and skips it."""
+    one = ("--kafka-partitions", "1")  # every message in one partition, in the order sent
+    cluster = Cluster(broker, tmp_path / "home", 0, *one)
+    try:
+        cluster.start_invokers(1, *one)
+        runs, flag = tmp_path / "runs", tmp_path / "slow-init"
+        slow_init = f"import os, time\nif os.path.exists({str(flag)!r}):\n    time.sleep(8)\n" + COUNTED
+        runs.mkdir()
+        with cluster.client() as c:
+            deploy(c, "s", slow_init, parameters=[{"key": "runs", "value": str(runs)}], limits={"memory": 128})
+            assert c.post("/api/v1/namespaces/_/actions/s?blocking=true", json={}).status_code == 200  # warm
+            flag.touch()
+            [busy] = fire(cluster, "s", 1, {"sleep": 2}, workers=1)  # keeps the warm container
+            wait_for(lambda: (runs / busy).exists())
+            [waiting] = fire(cluster, "s", 1, workers=1)  # a new container, in its 8 s /init: not acked
+            wait_records(cluster, [busy], timeout=10)
+            r = c.post("/api/v1/namespaces/_/actions/s?blocking=true", json={})  # the warm one again
+            assert r.status_code == 200, r.text
+            finished = r.json()["activationId"]
+        dead = cluster.kill_invoker(0)
+        assert not (runs / waiting).exists()
+        flag.unlink()
+        cluster.start_invoker(0, *one)
+        records = wait_records(cluster, [waiting], timeout=30)
+        assert records[waiting]["response"]["status"] == "success"  # run by the new incarnation
+        time.sleep(2)
+        found = Runs.read(runs)
+        assert found.by_id[finished] == [dead] and found.twice() == []
+    finally:
+        cluster.stop()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
