@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 SUCCESS = "success"
@@ -92,3 +94,18 @@ def pending_failure(activation_id: str, meta: dict[str, Any], end: int, message:
         activation_id=activation_id, version=meta["version"], start=meta["start"], end=end,
         status=status, result={"error": message}, logs=[], kind=meta["kind"], limits=meta["limits"],
         path=meta.get("path"), cause=meta.get("cause"), extra=meta.get("extra"))
+
+
+@dataclass
+class Accepted:
+    """An activation the controller took on: its id at once, its record once stored."""
+
+    activation_id: str
+    done: asyncio.Future[dict[str, Any]]
+
+    async def wait(self, timeout_s: float) -> dict[str, Any] | None:
+        """The record, or None if it is not there within `timeout_s` (the activation goes on)."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(self.done), timeout_s)
+        except TimeoutError:
+            return None

@@ -12,16 +12,16 @@ import logging
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 
 from . import catalog, kinds
 from . import errors as X
-from .activations import new_activation_id, now_ms, pending_failure, pending_meta
+from .activations import Accepted, new_activation_id, now_ms, pending_failure, pending_meta
 from .bus import HEALTH_TOPIC, Bus, Consumer, completed_topic
 from .errors import EntityError
+from .events.service import Events
 from .failover import Failover
 from .health import HealthProbes
 from .kinds import SEQUENCE
@@ -32,53 +32,10 @@ from .names import DEFAULT_NAMESPACE, OWN_NAMESPACE, SYSTEM_NAMESPACE
 from .registry import Registry, Resolved, owns
 from .sequences import Conductor
 from .store import Identity, Store
+from .throttle import Throttle
 
 log = logging.getLogger("squall.controller")
 
-
-
-@dataclass
-class Accepted:
-    """An activation the controller took on: its id at once, its record once stored."""
-
-    activation_id: str
-    done: asyncio.Future[dict[str, Any]]
-
-    async def wait(self, timeout_s: float) -> dict[str, Any] | None:
-        """The record, or None if it is not there within `timeout_s` (the activation goes on)."""
-        try:
-            return await asyncio.wait_for(asyncio.shield(self.done), timeout_s)
-        except TimeoutError:
-            return None
-
-
-class Throttle:
-    """OpenWhisk's per-namespace throttles: invocations in the current minute, and in flight."""
-
-    def __init__(self) -> None:
-        self._minute: dict[str, tuple[int, int]] = {}  # namespace -> (minute, count)
-        self.inflight: dict[str, int] = {}
-
-    def check(self, who: Identity) -> None:
-        minute = int(time.time() // 60)
-        bucket, count = self._minute.get(who.namespace, (minute, 0))
-        count = count + 1 if bucket == minute else 1
-        self._minute[who.namespace] = (minute, count)
-        if count > who.invocations_per_minute:
-            raise EntityError(429, X.too_many_requests(count, who.invocations_per_minute))
-        running = self.inflight.get(who.namespace, 0)
-        if running >= who.concurrent_invocations:
-            raise EntityError(429, X.too_many_concurrent(running, who.concurrent_invocations))
-
-    def started(self, namespace: str) -> None:
-        self.inflight[namespace] = self.inflight.get(namespace, 0) + 1
-
-    def finished(self, namespace: str) -> None:
-        left = self.inflight.get(namespace, 0) - 1
-        if left > 0:
-            self.inflight[namespace] = left
-        else:
-            self.inflight.pop(namespace, None)
 
 
 class Controller:
@@ -100,6 +57,7 @@ class Controller:
         self.conductor = Conductor(self)
         self.probes = HealthProbes(self)
         self.failover = Failover(self)
+        self.events = Events(self)
         self._sequences: dict[str, asyncio.Task[dict[str, Any]]] = {}
         self._completed_at: deque[float] = deque()
         self._tasks: list[asyncio.Task[None]] = []
@@ -131,6 +89,7 @@ class Controller:
                        asyncio.create_task(self.failover.run())]
         if self.bus.durable:
             await self.failover.catch_up()
+        await self.events.start()
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for in-flight activations and sequences to complete, then end what is left with a
@@ -158,6 +117,7 @@ class Controller:
                 await self.finish_without_result(entry, X.LOST_AT_SHUTDOWN)
 
     async def stop(self) -> None:
+        await self.events.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -225,7 +185,7 @@ class Controller:
             self.lb.record_outcome(invoker, outcome)
             if not stored:
                 return  # a late duplicate of an activation already ended (forced, cancelled)
-        self._account(record)
+        self.account(record)
         if entry is not None:
             if entry.counted:
                 self.throttle.finished(entry.message.subject)
@@ -237,7 +197,7 @@ class Controller:
         now = time.monotonic()
         return sum(1 for t in self._completed_at if now - t <= seconds)
 
-    def _account(self, record: dict[str, Any]) -> None:
+    def account(self, record: dict[str, Any]) -> None:
         now = time.monotonic()
         self._completed_at.append(now)
         while self._completed_at and now - self._completed_at[0] > 10:
@@ -259,7 +219,7 @@ class Controller:
     async def finish_without_result(self, entry: Inflight, message: str) -> None:
         record = pending_failure(entry.message.activation_id, entry.meta, now_ms(), message)
         if await self.store.complete(record):
-            self._account(record)
+            self.account(record)
         if entry.counted:
             self.throttle.finished(entry.message.subject)
         if not entry.waiter.done():
@@ -306,17 +266,18 @@ class Controller:
     # --- activations --------------------------------------------------------------------------
 
     async def activate(self, who: Identity, target: Resolved, params: dict[str, Any],
-                       transid: str | None = None) -> Accepted:
-        """Accept a caller's activation of an action or a sequence: throttles first, then run it."""
+                       transid: str | None = None, activation_id: str | None = None) -> Accepted:
+        """Accept a caller's activation of an action, a sequence or a feed: throttles first, then
+        run it (`activation_id`: one promised already, as a trigger's logs name its rules' runs)."""
         if not self.accepting:
             raise EntityError(503, X.SYSTEM_OVERLOADED)
         if not target.action.is_sequence:
             self.throttle.check(who)
             return await self.invoke_action(who, target, {**target.parameters, **params}, transid=transid,
-                                            counted=True)
+                                            counted=True, activation_id=activation_id)
         await self.conductor.check_components(who, target)
         self.throttle.check(who)
-        activation_id = new_activation_id()
+        activation_id = activation_id or new_activation_id()
         accepted = now_ms()
         await self.record_pending(who, target, activation_id, accepted)
         self.throttle.started(who.namespace)
@@ -332,17 +293,19 @@ class Controller:
 
     async def invoke_action(self, who: Identity, target: Resolved, content: dict[str, Any], *,
                             transid: str | None = None, cause: str | None = None,
-                            counted: bool = False) -> Accepted:
+                            counted: bool = False, activation_id: str | None = None) -> Accepted:
         """Send one action (not a sequence) to an invoker: pick one, record it pending, publish.
         `content` is everything the action gets; `counted` activations hold a concurrency slot."""
         action = target.action
+        if action.kind == kinds.BUILTIN:  # a feed action: the controller carries it out
+            return await self.events.feeds.activate(who, target, content, activation_id)
         if kinds.is_deprecated(action.kind):
             raise EntityError(400, kinds.deprecated_message(action.kind))
         try:
             invoker = self.lb.choose(action.namespace, action.name, action.limits.memory)
         except NoInvokers:
             raise EntityError(503, X.NO_HEALTHY_INVOKER) from None
-        activation_id = new_activation_id()
+        activation_id = activation_id or new_activation_id()
         accepted = now_ms()
         meta = self._meta(who, target, accepted, cause)
         meta["invoker"] = invoker.id
@@ -390,4 +353,4 @@ class Controller:
     async def store_record(self, record: dict[str, Any]) -> None:
         """A record the controller made itself (a sequence's): stored, then counted."""
         if await self.store.complete(record):
-            self._account(record)
+            self.account(record)

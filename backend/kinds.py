@@ -14,6 +14,7 @@ from .languages import LANGUAGES
 
 SEQUENCE = "sequence"
 BLACKBOX = "blackbox"
+BUILTIN = "builtin"  # whisk.system's feed actions, carried out by the controller itself (no user may create one)
 
 
 @dataclass(frozen=True)

@@ -202,6 +202,11 @@ class Registry:
         self._actions[(fqn.path, fqn.name)] = action
         return action
 
+    async def install(self, action: Action) -> None:
+        """A system action written as it is (a built-in feed, which no PUT may create)."""
+        await self.store.put_action(action)
+        self._actions[(action.namespace, action.name)] = action
+
     async def delete_action(self, fqn: EntityName) -> Action:
         if fqn.package is not None:
             package = await self.package(fqn.namespace, fqn.package)

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..controller import Controller
 from ..errors import RESOURCE_DOES_NOT_EXIST, UNEXPECTED, EntityError
-from . import actions, activations, apimgmt, info, namespaces, packages, routes, system, web
+from . import actions, activations, apimgmt, info, namespaces, packages, routes, rules, system, triggers, web
 from .common import error_response
 
 log = logging.getLogger("squall.api")
@@ -61,7 +61,7 @@ def create_app(ctl: Controller) -> FastAPI:
         return error_response(exc.status_code, str(exc.detail))
 
     app.add_middleware(AnswerEveryRequest)
-    for module in (info, namespaces, actions, packages, activations, system):
+    for module in (info, namespaces, actions, packages, triggers, rules, activations, system):
         app.include_router(module.router(ctl))
     web_actions = web.WebActions(ctl)
     table = routes.RouteTable(ctl)

@@ -9,6 +9,7 @@ from ..controller import Controller
 from ..limits import action_limits_doc
 from ..names import SYSTEM_NAMESPACE
 from .common import json_response
+from . import triggers
 from .packages import list_entry
 
 ENTITY_LIST_MAX = 200
@@ -30,9 +31,11 @@ def router(ctl: Controller) -> APIRouter:
         _, namespace = ctl.authorize(request, ns)
         actions = await ctl.store.list_actions(namespace, 0, ENTITY_LIST_MAX)
         packages = await ctl.store.list_packages(namespace, 0, ENTITY_LIST_MAX)
+        events = ctl.events.registry
         return json_response({"actions": [a.to_json(code=False) for a in actions],
                               "packages": [list_entry(p) for p in packages],
-                              "triggers": [], "rules": []})
+                              "triggers": [triggers.list_entry(t) for t in events.list_triggers(namespace, 0, ENTITY_LIST_MAX)],
+                              "rules": [r.to_json() for r in events.list_rules(namespace, 0, ENTITY_LIST_MAX)]})
 
     @api.get("/api/v1/namespaces/{ns}/limits")
     async def limits(request: Request, ns: str) -> Response:

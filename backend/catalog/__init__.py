@@ -3,6 +3,7 @@ when this release's copy differs from the stored one (a changed action gets a ne
 
 `utils` carries OpenWhisk's building blocks with the same inputs, outputs and annotations; they are
 Python here (this file's directory holds their sources), so they run on every Squall runtime.
+`alarms` and `messaging` carry feeds that the controller serves itself (backend/events).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..kinds import DEFAULT_KIND
+from ..activations import now_ms
+from ..entities import Action, bump_version
+from ..kinds import BUILTIN, DEFAULT_KIND
 from ..names import SYSTEM_NAMESPACE, EntityName
 from ..registry import Registry
 from ..store import Identity
@@ -30,9 +33,11 @@ class CatalogAction:
     parameters: list[dict[str, Any]] = field(default_factory=list)
     sample_input: dict[str, Any] | None = None
     sample_output: dict[str, Any] | None = None
+    feed: bool = False  # a built-in feed action (kind `builtin`), not code
 
     def annotations(self) -> list[dict[str, Any]]:
-        values: dict[str, Any] = {"description": self.description}
+        values: dict[str, Any] = {"feed": True} if self.feed else {}
+        values["description"] = self.description
         if self.parameters:
             values["parameters"] = self.parameters
         if self.sample_input is not None:
@@ -47,6 +52,7 @@ class CatalogPackage:
     name: str
     description: str
     actions: tuple[CatalogAction, ...]
+    parameters: tuple[dict[str, Any], ...] = ()
 
 
 def _lines(description: str) -> dict[str, Any]:
@@ -80,7 +86,40 @@ UTILS = CatalogPackage("utils", "Building blocks that format and assemble data",
                   [], None, {"namespace": "guest"}),
 ))
 
-PACKAGES = (UTILS,)
+
+def _param(name: str, description: str, required: bool = False, **more: Any) -> dict[str, Any]:
+    return {"name": name, "required": required, "description": description, **more}
+
+
+_PAYLOAD = _param("trigger_payload", "The payload to fire the trigger with")
+_START = _param("startDate", "When to begin firing (ISO 8601 or epoch ms)")
+_STOP = _param("stopDate", "When to stop firing (ISO 8601 or epoch ms)")
+ALARMS = CatalogPackage("alarms", "Alarms and periodic utility", (
+    CatalogAction("alarm", "Fire trigger when alarm occurs",
+                  [_param("cron", "A cron expression (5 fields, or 6 with seconds first)", True), _PAYLOAD,
+                   _param("timezone", "The time zone of the cron expression"), _START, _STOP,
+                   _param("maxTriggers", "Stop after this many fires (-1: never)")],
+                  {"cron": "*/10 * * * * *", "trigger_payload": {"name": "Odin"}}, feed=True),
+    CatalogAction("interval", "Fire trigger at specified interval",
+                  [_param("minutes", "Minutes between fires", True, type="integer"), _PAYLOAD, _START, _STOP],
+                  {"minutes": 5}, feed=True),
+    CatalogAction("once", "Fire trigger once when alarm occurs",
+                  [_param("date", "When to fire (ISO 8601 or epoch ms)", True), _PAYLOAD,
+                   _param("deleteAfterFire", "false, true (delete the trigger) or rules (and its rules)")],
+                  {"date": "2027-01-01T00:00:00.000Z"}, feed=True),
+), ({"key": "trigger_payload", "value": ""},))
+MESSAGING = CatalogPackage("messaging", "Kafka topics as event sources", (
+    CatalogAction("kafkaFeed", "Feed to listen to Kafka messages",
+                  [_param("brokers", "Kafka brokers (host:port), an array or a comma-separated string", True),
+                   _param("topic", "The topic to subscribe to", True),
+                   _param("isJSONData", "Parse each message's value as JSON"),
+                   _param("isBinaryKey", "Send each message's key base64-encoded"),
+                   _param("isBinaryValue", "Send each message's value base64-encoded"),
+                   _param("batch", "One fire per batch of messages rather than per message")],
+                  {"brokers": ["127.0.0.1:9092"], "topic": "events"}, feed=True),
+))
+
+PACKAGES = (UTILS, ALARMS, MESSAGING)
 
 
 def action_code(package: str, action: str) -> str:
@@ -99,18 +138,27 @@ async def install(registry: Registry, admin: Identity) -> list[str]:
         if package is not None and package.binding is not None:  # a binding cannot become a package
             await registry.delete_package(SYSTEM_NAMESPACE, spec.name, force=True)
             package = None
-        if package is None or not package.publish or package.annotations != annotations:
+        parameters = list(spec.parameters)
+        if package is None or not package.publish or package.annotations != annotations \
+                or package.parameters != parameters:
             await registry.put_package(admin, SYSTEM_NAMESPACE, spec.name,
-                                       {"publish": True, "annotations": annotations}, True)
+                                       {"publish": True, "annotations": annotations, "parameters": parameters}, True)
             changed.append(f"/{SYSTEM_NAMESPACE}/{spec.name}")
         for action in spec.actions:
             fqn = EntityName(SYSTEM_NAMESPACE, spec.name, action.name)
-            body = {"exec": {"kind": DEFAULT_KIND, "code": action_code(spec.name, action.name),
-                             "binary": False, "main": "main"},
-                    "annotations": action.annotations(), "parameters": [], "publish": True}
-            if not await _current(registry, fqn, body):
+            exec_ = {"kind": BUILTIN, "code": f"{spec.name}/{action.name}", "binary": False} if action.feed else \
+                {"kind": DEFAULT_KIND, "code": action_code(spec.name, action.name), "binary": False, "main": "main"}
+            body = {"exec": exec_, "annotations": action.annotations(), "parameters": [], "publish": True}
+            if await _current(registry, fqn, body):
+                continue
+            if action.feed:  # no PUT may create a built-in
+                existing = await registry.store.get_action(fqn.path, fqn.name)
+                await registry.install(Action(
+                    fqn.path, fqn.name, exec_, bump_version(existing.version) if existing else "0.0.1", True, [],
+                    annotations=[*body["annotations"], {"key": "exec", "value": BUILTIN}], updated=now_ms()))
+            else:
                 await registry.put_action(fqn, body, True)
-                changed.append(str(fqn))
+            changed.append(str(fqn))
     if changed:
         log.info("system packages: installed or updated %s", ", ".join(changed))
     return changed

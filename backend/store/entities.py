@@ -88,7 +88,7 @@ class EntityStore(StoreBase):
 
     async def collection_of(self, namespace: str, name: str) -> str | None:
         """Which collection holds `namespace/name` (they share one name space, as in OpenWhisk)."""
-        for collection in ("actions", "packages"):
+        for collection in ("actions", "packages", "triggers", "rules"):
             rows = await self.db.execute_fetchall(
                 f"SELECT 1 FROM {collection} WHERE namespace = ? AND name = ?", (namespace, name))
             if rows:

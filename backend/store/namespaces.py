@@ -31,11 +31,15 @@ class Identity:
     def concurrent_invocations(self) -> int:
         return self.limits.get("concurrentInvocations", DEFAULT_CONCURRENT_INVOCATIONS)
 
+    @property
+    def fires_per_minute(self) -> int:
+        return self.limits.get("firesPerMinute", DEFAULT_FIRES_PER_MINUTE)
+
     def limits_doc(self, action_limits: dict[str, Any]) -> dict[str, Any]:
         return {
             "invocationsPerMinute": self.invocations_per_minute,
             "concurrentInvocations": self.concurrent_invocations,
-            "firesPerMinute": self.limits.get("firesPerMinute", DEFAULT_FIRES_PER_MINUTE),
+            "firesPerMinute": self.fires_per_minute,
             **action_limits,
         }
 

@@ -1,0 +1,125 @@
+"""Triggers, rules, and what keeps events from being lost: fires not yet delivered to their rules'
+actions, alarm schedules, and the positions of Kafka feeds, each written in the same transaction
+as the fire it caused."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from ..activations import PENDING
+from ..events.documents import Rule, Trigger
+from .base import StoreBase, dumps
+
+Statement = tuple[str, Sequence[Any]]
+
+
+class EventStore(StoreBase):
+    # --- triggers and rules -------------------------------------------------------------------
+
+    async def get_trigger(self, namespace: str, name: str) -> Trigger | None:
+        rows = await self.db.execute_fetchall(
+            "SELECT doc FROM triggers WHERE namespace = ? AND name = ?", (namespace, name))
+        return Trigger.from_json(json.loads(rows[0][0])) if rows else None
+
+    async def put_trigger(self, trigger: Trigger) -> None:
+        await self.db.execute(
+            "INSERT OR REPLACE INTO triggers (namespace, name, doc, updated) VALUES (?, ?, ?, ?)",
+            (trigger.namespace, trigger.name, dumps(trigger.to_json()), trigger.updated))
+
+    async def delete_trigger(self, namespace: str, name: str) -> None:
+        """The trigger, its feed and the feed's positions (its rules stay, as in OpenWhisk)."""
+        key = f"{namespace}/{name}"
+        await self.atomic([
+            ("DELETE FROM triggers WHERE namespace = ? AND name = ?", (namespace, name)),
+            ("DELETE FROM feeds WHERE trigger = ?", (key,)),
+            ("DELETE FROM feed_positions WHERE trigger = ?", (key,)),
+        ])
+
+    async def all_triggers(self) -> list[Trigger]:
+        rows = await self.db.execute_fetchall("SELECT doc FROM triggers")
+        return [Trigger.from_json(json.loads(r[0])) for r in rows]
+
+    async def put_rule(self, rule: Rule) -> None:
+        await self.db.execute(
+            "INSERT OR REPLACE INTO rules (namespace, name, doc, updated) VALUES (?, ?, ?, ?)",
+            (rule.namespace, rule.name, dumps(rule.to_json()), rule.updated))
+
+    async def delete_rule(self, namespace: str, name: str) -> None:
+        await self.db.execute("DELETE FROM rules WHERE namespace = ? AND name = ?", (namespace, name))
+
+    async def all_rules(self) -> list[Rule]:
+        rows = await self.db.execute_fetchall("SELECT doc FROM rules")
+        return [Rule.from_json(json.loads(r[0])) for r in rows]
+
+    # --- fires --------------------------------------------------------------------------------
+
+    async def add_fire(self, record: dict[str, Any], plan: dict[str, Any] | None,
+                       also: Sequence[Statement] = ()) -> None:
+        """A trigger's activation record and, when some rule's action must still run, the plan of
+        what to run: one transaction, so a fire answered 202 is never lost (`also`: a feed's
+        position moves with it)."""
+        statements: list[Statement] = [(
+            "INSERT INTO activations (id, namespace, name, start, status, doc) VALUES (?, ?, ?, ?, ?, ?)",
+            (record["activationId"], record["namespace"], record["name"], record["start"],
+             record["response"]["status"], dumps(record)))]
+        if plan is not None:
+            statements.append(("INSERT INTO fires (id, doc) VALUES (?, ?)", (record["activationId"], dumps(plan))))
+        await self.atomic([*statements, *also])
+
+    async def fire_delivered(self, fire_id: str) -> None:
+        await self.db.execute("DELETE FROM fires WHERE id = ?", (fire_id,))
+
+    async def undelivered_fires(self) -> list[dict[str, Any]]:
+        rows = await self.db.execute_fetchall("SELECT doc FROM fires ORDER BY rowid")
+        return [json.loads(r[0]) for r in rows]
+
+    async def has_activation(self, activation_id: str) -> bool:
+        """Whether an activation id has a record, final or pending."""
+        rows = await self.db.execute_fetchall("SELECT 1 FROM activations WHERE id = ?", (activation_id,))
+        return bool(rows)
+
+    async def add_record(self, record: dict[str, Any]) -> bool:
+        """A final record for an id that has none yet (a rule's action that could not be started)."""
+        cursor = await self.db.execute(
+            "INSERT OR IGNORE INTO activations (id, namespace, name, start, status, doc) VALUES (?, ?, ?, ?, ?, ?)",
+            (record["activationId"], record["namespace"], record["name"], record["start"],
+             record["response"]["status"], dumps(record)))
+        return cursor.rowcount > 0
+
+    async def fires_since(self, namespace: str, since_ms: int) -> dict[str, list[int]]:
+        """Start times of each trigger's activations (its fires) since `since_ms`, by trigger name."""
+        rows = await self.db.execute_fetchall(
+            "SELECT name, start FROM activations WHERE namespace = ? AND start >= ? AND status != ? "
+            "AND json_extract(doc, '$.annotations[0].key') = 'trigger'", (namespace, since_ms, PENDING))
+        fires: dict[str, list[int]] = {}
+        for name, start in rows:
+            fires.setdefault(name, []).append(start)
+        return fires
+
+    # --- feeds (an alarm's schedule, a Kafka topic's subscription) and their positions ---------
+
+    @staticmethod
+    def feed_statement(trigger: str, doc: dict[str, Any]) -> Statement:
+        return ("INSERT OR REPLACE INTO feeds (trigger, doc) VALUES (?, ?)", (trigger, dumps(doc)))
+
+    async def put_feed(self, trigger: str, doc: dict[str, Any], also: Sequence[Statement] = ()) -> None:
+        await self.atomic([self.feed_statement(trigger, doc), *also])
+
+    async def delete_feed(self, trigger: str) -> None:
+        await self.atomic([("DELETE FROM feeds WHERE trigger = ?", (trigger,)),
+                           ("DELETE FROM feed_positions WHERE trigger = ?", (trigger,))])
+
+    async def feeds(self) -> dict[str, dict[str, Any]]:
+        rows = await self.db.execute_fetchall("SELECT trigger, doc FROM feeds")
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    @staticmethod
+    def position_statement(trigger: str, topic: str, partition: int, next_offset: int) -> Statement:
+        return ("INSERT OR REPLACE INTO feed_positions (trigger, topic, partition, next_offset) VALUES (?, ?, ?, ?)",
+                (trigger, topic, partition, next_offset))
+
+    async def feed_positions(self, trigger: str) -> dict[tuple[str, int], int]:
+        rows = await self.db.execute_fetchall(
+            "SELECT topic, partition, next_offset FROM feed_positions WHERE trigger = ?", (trigger,))
+        return {(r[0], int(r[1])): int(r[2]) for r in rows}
