@@ -186,9 +186,15 @@ def test_api_routes(node: str, server: Server, namespace: tuple[str, str]) -> No
     assert seen["deletedStatus"] == 404 and seen["missingDelete"] == 502
 
 
-@pytest.mark.xfail(strict=True, reason="namespaces.get() also lists /triggers and /rules, which come with the "
-                   "events issue; until then they answer 404 and the client rejects")
 def test_namespaces(node: str, server: Server, namespace: tuple[str, str]) -> None:
     seen = run_script(node, server, namespace, "namespaces.mjs")
     assert seen["list"] == [namespace[0]]
     assert seen["get"] == {"actions": 1, "packages": 1, "triggers": [], "rules": []}
+
+
+def test_triggers_rules_and_feeds(node: str, server: Server, namespace: tuple[str, str]) -> None:
+    seen = run_script(node, server, namespace, "triggers.mjs")
+    assert seen["fireLogs"] == 4
+    assert seen["ticks"] == 2  # maxTriggers: 2
+    assert seen["tickStatus"]["active"] is False
+    assert seen["tickStatus"]["reason"]["message"] == "Automatically disabled after reaching max triggers"
