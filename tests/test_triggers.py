@@ -4,11 +4,12 @@ active rules, a disabled rule, a rule to a public package's action, and the fire
 from __future__ import annotations
 
 import json
+import signal
 import time
 
 import httpx
 
-from conftest import assert_error, deploy, wait_ok
+from conftest import assert_error, deploy, start_server, wait_ok
 
 ECHO = '''
 def main(args):
@@ -171,3 +172,39 @@ def test_the_fire_throttle(server) -> None:
         assert [fire(c, "t").status_code for _ in range(3)] == [204, 204, 204]
         assert_error(fire(c, "t"), 429, "Too many requests in the last minute (count: 4, allowed: 3).")
         assert c.get("/api/v1/namespaces/_/limits").json()["firesPerMinute"] == 3
+
+
+SLOW = '''
+import time
+def main(args):
+    time.sleep(2)
+    return {"done": True}
+'''
+
+
+def test_a_fire_answered_202_is_not_lost_when_the_controller_is_killed(tmp_path) -> None:
+    """Killed right after the 202, with two of the three rules' actions still waiting for the
+    namespace's concurrency slot: started again, the controller runs them, and every activation
+    id in the trigger's logs resolves to a record."""
+    srv = start_server(tmp_path / "home")
+    try:
+        name, auth = srv.new_namespace({"concurrentInvocations": 1})
+        with srv.client(auth) as c:
+            trigger(c, "t")
+            for i in range(3):
+                deploy(c, f"slow{i}", SLOW)
+                rule(c, f"r{i}", "t", f"slow{i}", name)
+            r = fire(c, "t")
+            assert r.status_code == 202
+            fire_id = r.json()["activationId"]
+            srv.stop(signal.SIGKILL, timeout=30)
+        srv.start()
+        with srv.client(auth) as c:
+            runs = rule_runs(c, fire_id)
+            statuses = sorted(run["record"]["response"]["status"] for run in runs.values())
+            assert len(statuses) == 3
+            assert statuses.count("success") >= 2, statuses  # the waiting ones ran after the restart
+            assert set(statuses) <= {"success", "whisk internal error"}  # the one running when killed, if any
+    finally:
+        if srv.process is not None:
+            srv.stop()

@@ -4,8 +4,9 @@
 :mod:`backend.server`; everything else talks to a running Squall through its REST API, with
 credentials from ``$SQUALL_HOME/wskprops`` (``admin.wskprops`` for the admin commands).
 
-One module per resource (``actions``, ``activations``, ``packages``, ``apis``, ``namespaces``,
-``system``) registers its own subcommands; :mod:`.common` holds what they share.
+One module per resource (``actions``, ``activations``, ``packages``, ``triggers``, ``rules``,
+``apis``, ``namespaces``, ``system``) registers its own subcommands; :mod:`.common` holds what
+they share.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Sequence
 
 from console.client import ApiError
 
-from . import actions, activations, apis, namespaces, packages, system
+from . import actions, activations, apis, namespaces, packages, rules, system, triggers
 from .activations import STATUS_CODES, activation_row, activation_status
 from .common import (
     FALLBACK_APIHOST,
@@ -67,7 +68,7 @@ SERVER_COMMANDS = ("up", "invoker", "runtime")
 CONSOLE_COMMANDS = ("console", "demo")
 
 #: The resource modules, in the order `squall --help` lists them.
-RESOURCES = (actions, activations, packages, apis, namespaces, system)
+RESOURCES = (actions, activations, packages, triggers, rules, apis, namespaces, system)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,9 +2,9 @@
 
 Shared by the ``squall`` CLI and the Textual console. The endpoints are described once, as
 transport-free :class:`Call` objects built by one mixin per resource (``actions``, ``activations``,
-``packages``, ``apis``, ``general``); :class:`ApiClient` (sync, ``httpx.Client``) and
-:class:`AsyncApiClient` (``httpx.AsyncClient``) only differ in how they send a call, so a new
-endpoint is written in one place and both clients get it.
+``packages``, ``triggers``, ``rules``, ``apis``, ``general``); :class:`ApiClient` (sync,
+``httpx.Client``) and :class:`AsyncApiClient` (``httpx.AsyncClient``) only differ in how they send
+a call, so a new endpoint is written in one place and both clients get it.
 """
 
 from __future__ import annotations

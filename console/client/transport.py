@@ -15,6 +15,8 @@ from .calls import Call, Invocation, JsonDict
 from .errors import ApiError, SquallUnreachable
 from .general import GeneralEndpoints
 from .packages import PackageEndpoints
+from .rules import RuleEndpoints
+from .triggers import TriggerEndpoints
 from .wskprops import normalize_apihost
 
 #: Seconds to wait for an ordinary API call.
@@ -26,6 +28,8 @@ class AllEndpoints(
     ActionEndpoints[D, L, S, I],
     ActivationEndpoints[D, L, S, I],
     PackageEndpoints[D, L, S, I],
+    TriggerEndpoints[D, L, S, I],
+    RuleEndpoints[D, L, S, I],
     ApiEndpoints[D, L, S, I],
 ):
     """The whole API surface, one mixin per resource."""
