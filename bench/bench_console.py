@@ -111,7 +111,7 @@ async def measure_refresh(port: int, admin: str, polls: int, interval: float = 0
 
 #: Text that only the view's own first paint writes: a column header or a title.
 MARKERS = {"overview": b"Queue depth", "actions": b"version", "activations": b"duration",
-           "containers": b"runs", "invokers": b"runtime"}
+           "containers": b"runs", "invokers": b"runtime", "triggers": b"feed", "rules": b"status"}
 
 
 class Terminal:

@@ -6,7 +6,9 @@ unreachable backend is shown as such and retried with back-off. Tables are keyed
 
 Here: the layout, the bindings, polling, the top bar and the key bar. What each view shows is built
 in views.py, from one poll's Snapshot; the verbs on the row selected are in verbs.py, getting around
-(`:`, `/`, `?`, `esc`, `+`/`-`) in navigation.py, and what they share in selection.py.
+(`:`, `/`, `?`, `esc`, `+`/`-`) in navigation.py, and what they share in selection.py. Triggers and
+rules: read in events_data.py, shown by events_views.py, their verbs in events_verbs.py; the command
+palette is palette.py.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import asyncio
 import gc
 import time
 import tomllib
-from functools import partial
 from typing import Any
 
 from rich.padding import Padding
@@ -23,11 +24,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.timer import Timer
 from textual.widgets import Input, Static, Tab, Tabs
 
 from .client import ApiError, AsyncApiClient, squall_home
+from .events_data import TriggerLinks, read_events
+from .events_verbs import EVENT_BINDINGS, VERB_VIEW, EventVerbs
+from .events_views import EVENT_VIEWS, event_rows
+from .palette import SquallCommands
 from .screens import DataChanged
 from .table import LiveTable
 from .navigation import ALIASES, Navigation
@@ -58,43 +62,7 @@ def _freeze_startup_objects() -> None:
         gc.freeze()
 
 
-class SquallCommands(Provider):
-    """Every verb and view in the command palette (ctrl+p)."""
-
-    def _commands(self) -> list[tuple[str, str, Any]]:
-        app = self.app
-        assert isinstance(app, SquallConsole)
-        commands: list[tuple[str, str, Any]] = [(f"Go to {v}", f"show the {v} view", partial(app.show, v))
-                                                for v in VIEWS]
-        commands += [
-            ("Filter rows", "filter the current view (/)", app.action_filter),
-            ("Refresh faster", "poll the backend more often (+)", app.action_faster),
-            ("Refresh slower", "poll the backend less often (-)", app.action_slower),
-            ("Help", "list every key (?)", app.action_help),
-        ]
-        if not app.readonly:
-            commands += [
-                ("Deploy an action", "create or update an action from a file (n)", app.action_deploy),
-                ("Invoke the selected action", "with a JSON parameter editor (i)", app.action_invoke),
-                ("Kill the selected activation", "cancel a running activation (k)", app.action_kill),
-                ("Remove the selected container", "destroy it on its invoker (x)", app.action_remove_container),
-                ("Delete the selected action", "type its name to confirm (D)", app.action_delete),
-            ]
-        return commands
-
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
-
-
-class SquallConsole(Navigation, Verbs):
+class SquallConsole(Navigation, Verbs, EventVerbs):
     TITLE = "Squall"
     COMMANDS = App.COMMANDS | {SquallCommands}
     CSS = """
@@ -136,6 +104,7 @@ class SquallConsole(Navigation, Verbs):
         Binding("k", "kill", "Kill", id="kill"),
         Binding("x", "remove_container", "Remove", id="remove_container"),
         Binding("D", "delete", "Delete", id="delete", key_display="D"),
+        *EVENT_BINDINGS,
         Binding("d,enter", "describe", "Describe", id="describe", key_display="d"),
         Binding("l", "logs", "Logs", id="logs", show=False),
         Binding("y", "raw", "JSON", id="raw", show=False),
@@ -173,6 +142,7 @@ class SquallConsole(Navigation, Verbs):
         self.rows: dict[str, Rows] = {}  # view -> the rows it shows
         self.expanded: set[str] = set()  # the packages open in the Actions view
         self.activation_rows = ActivationRows()
+        self.trigger_links = TriggerLinks()  # action activation -> the trigger that fired it
         # No animations: the tab underline alone took 18 frames per view switch, and on a busy
         # machine every frame is time a key waits for.
         self.animation_level = "none"
@@ -247,11 +217,12 @@ class SquallConsole(Navigation, Verbs):
         open_bindings = [p["name"] for p in (self.snapshot.packages if self.snapshot else [])
                          if p.get("binding") and p["name"] in self.expanded]
         try:
-            status, activations, actions, packages, *bound = await asyncio.gather(
+            status, activations, actions, packages, events, *bound = await asyncio.gather(
                 self.client.system_status(),
                 self.client.list_activations(limit=ACTIVATION_LIMIT),
                 self.client.list_actions(limit=ENTITY_LIMIT),
                 self._packages(),
+                read_events(self.client, self.clock()),
                 *(self._bound_actions(name) for name in open_bindings))
         except ApiError as ex:
             if self.connected is not False:
@@ -266,7 +237,7 @@ class SquallConsole(Navigation, Verbs):
             self.connected = True
             self.failures = 0
             self.apply(Snapshot(status, activations, actions, packages, dict(zip(open_bindings, bound)),
-                                self.clock()))
+                                self.clock(), events))
         self.next_try = time.monotonic() + delay
         self.update_topbar()
         self._poll_timer = self.set_timer(delay, self.poll)
@@ -297,6 +268,7 @@ class SquallConsole(Navigation, Verbs):
         started = time.perf_counter()
         previous, self.snapshot = self.snapshot, snapshot
         self.trends.record(previous, snapshot, self.refresh_s)
+        self.trigger_links.record(snapshot.events)
         self._render_view(self.view, snapshot)  # only the view on screen; another is brought up to date when shown
         self.refresh_ms.append((time.perf_counter() - started) * 1000)
         del self.refresh_ms[:-1000]
@@ -320,7 +292,9 @@ class SquallConsole(Navigation, Verbs):
         if view == "actions":
             rows = action_rows(s, self.expanded, needle)
         elif view == "activations":
-            rows = self.activation_rows.build(self, s, self.namespace)
+            rows = self.activation_rows.build(self, s, self.namespace, self.trigger_links.get)
+        elif view in EVENT_VIEWS:
+            rows = event_rows(self, s.events, view, s.taken, self.namespace)
         elif view == "containers":
             rows = container_rows(s)
         else:
@@ -378,6 +352,8 @@ class SquallConsole(Navigation, Verbs):
         if self.readonly and action in MUTATING:
             return False  # hidden in read-only mode
         if action in ("invoke", "delete") and self.view != "actions":
+            return None
+        if action in VERB_VIEW and self.view != VERB_VIEW[action]:
             return None
         if action == "remove_container" and self.view != "containers":
             return None

@@ -14,7 +14,7 @@ from .verbs import MUTATING
 from .views import VIEWS
 
 ALIASES = {"queues": "overview", "ov": "overview", "act": "activations", "co": "containers",
-           "inv": "invokers", "a": "actions"}
+           "inv": "invokers", "a": "actions", "tr": "triggers", "ru": "rules"}
 
 
 class Navigation(ConsoleState):
@@ -52,8 +52,8 @@ class Navigation(ConsoleState):
     def _open_prompt(self, mode: str, marker: str, value: str) -> None:
         prompt = self.query_one("#prompt", Input)
         self.prompt_mode = mode
-        prompt.placeholder = (f"{marker}overview  {marker}actions  {marker}activations  {marker}containers  "
-                              f"{marker}invokers  {marker}ns NAME" if mode == "jump" else "filter rows (esc clears)")
+        prompt.placeholder = ("  ".join(f"{marker}{v}" for v in (*VIEWS, "ns NAME")) if mode == "jump"
+                              else "filter rows (esc clears)")
         prompt.value = value
         prompt.add_class("shown")
         prompt.focus()

@@ -24,7 +24,7 @@ from .table import LiveTable
 from .views import Rows, is_package_key
 
 #: Verbs that change something: hidden in read-only mode.
-MUTATING = {"deploy", "invoke", "kill", "remove_container", "delete"}
+MUTATING = {"deploy", "invoke", "kill", "remove_container", "delete", "fire", "enable_rule", "disable_rule"}
 
 
 class Verbs(ConsoleState):
@@ -59,7 +59,7 @@ class Verbs(ConsoleState):
                 self.notify("still running: its record is stored when it completes")
             else:
                 self.push_screen(RecordScreen(self.client, aid))
-        elif self.view in ("containers", "invokers"):
+        elif self.view in ("containers", "invokers", "triggers", "rules"):
             self.action_raw()
 
     action_logs = action_describe
@@ -79,6 +79,9 @@ class Verbs(ConsoleState):
                 self.push_screen(JsonScreen(f"Action {key}", entry))
         elif self.view == "activations" and (aid := self._selected("activations")):
             self.push_screen(RecordScreen(self.client, aid))
+        elif self.view in ("triggers", "rules") and (key := self._selected(self.view)):
+            if (entry := self.rows.get(self.view, Rows()).entries.get(key)) is not None:
+                self.push_screen(JsonScreen(f"{self.view[:-1].capitalize()} {key}", entry))
 
     @work(group="verbs")
     async def _show_package(self, name: str) -> None:

@@ -5,7 +5,9 @@ Actions: the namespace's packages (folds: a package opens to show its actions un
 shows what it is bound to, and its actions once opened), then its own actions; the kind says
 `sequence` for a sequence and the web column marks web actions. Activations: running ones on top,
 then the listed records newest first, each sequence's component activations under it in the order
-they ran (the records in the list whose `cause` is the sequence's activation id).
+they ran (the records in the list whose `cause` is the sequence's activation id); a trigger's fire
+says `trigger`, and an activation a rule started names the trigger (`← trigger t`, from the fires'
+logs). The Triggers and Rules sheets are built in events_views.py.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 import humanize
 from rich.console import Group, RenderableType
@@ -23,17 +25,20 @@ from rich.text import Text
 from textual.app import App
 
 from .cli.web import RAW_HTTP, find, is_web
+from .events_data import TRIGGER_KIND, Events
 from .widgets import History, bar, coloured, state_text, status_text
 
-VIEWS = ("overview", "actions", "activations", "containers", "invokers")
+VIEWS = ("overview", "actions", "activations", "containers", "invokers", "triggers", "rules")
 COLUMNS = {
     "actions": ("name", "version", "kind", "web", "memory", "timeout", "updated"),
     "activations": ("time", "action", "status", "duration", "start", "wait", "init", "id"),
     "containers": ("invoker", "id", "state", "action", "age", "memory", "runs", "activation"),
     "invokers": ("id", "state", "runtime", "memory", "containers", "queue", "in flight", "ping"),
+    "triggers": ("trigger", "feed", "rules", "fires 1 min", "per 5 s, last minute"),  # events_views.py
+    "rules": ("rule", "trigger", "action", "status"),
 }
 SEQUENCE = "sequence"
-TOP = ("", 0)  # the place of an activation at the top level with no components under it
+TOP = ("", 0, "")  # the place of an activation at the top level with no components under it, nor trigger
 
 Cells = list[Any]
 
@@ -41,7 +46,8 @@ Cells = list[Any]
 @dataclass
 class Snapshot:
     """One poll: the system status, the newest activations, the actions and packages of the
-    namespace, and the actions of each open binding (its list, or why it could not be read)."""
+    namespace, the actions of each open binding (its list, or why it could not be read), and the
+    triggers and rules."""
 
     status: dict[str, Any]
     activations: list[dict[str, Any]]
@@ -49,6 +55,7 @@ class Snapshot:
     packages: list[dict[str, Any]] = field(default_factory=list)
     bound: dict[str, list[dict[str, Any]] | str] = field(default_factory=dict)
     taken: float = field(default_factory=time.time)
+    events: Events = field(default_factory=Events)
 
 
 @dataclass
@@ -231,23 +238,33 @@ def action_path(record: dict[str, Any], annotations: dict[str, Any]) -> str:
     return path[len(own):] if path.startswith(own) else f"/{path}"
 
 
+def linked(lead: str, name: str, trigger: str) -> str | Text:
+    """What ran, after its place in a sequence's tree and before the trigger whose fire started it."""
+    if not lead and not trigger:
+        return name
+    return Text.assemble((lead, "dim"), name, (f"  ← trigger {trigger}" if trigger else "", "dim"))
+
+
 class ActivationRows:
     """The Activations view's rows. A completed activation never changes: its cells are built once
     (per theme and place in the tree) and handed over as the same object, which the table takes as
     unchanged without comparing."""
 
     def __init__(self) -> None:
-        self._cells: dict[str, tuple[tuple[str, int], Cells]] = {}  # id -> (lead, components), cells
+        self._cells: dict[str, tuple[tuple[str, int, str], Cells]] = {}  # id -> (lead, components, trigger), cells
         self._theme = ""
 
-    def build(self, app: App[Any], s: Snapshot, namespace: str) -> Rows:
+    def build(self, app: App[Any], s: Snapshot, namespace: str,
+              trigger_of: Callable[[str], str] = lambda _: "") -> Rows:
+        """`trigger_of(id)`: the trigger whose fire started that activation, else ''."""
         rows = Rows()
         now = s.taken
         for r in s.status.get("running", []):
             if r["namespace"] != namespace and r["subject"] != namespace:
                 continue
             started = datetime.fromtimestamp(r["accepted"] / 1000)
-            rows.add(r["activationId"], [started.strftime("%H:%M:%S"), r["name"], status_text(app, "running"),
+            name = linked("", r["name"], trigger_of(r["activationId"]))
+            rows.add(r["activationId"], [started.strftime("%H:%M:%S"), name, status_text(app, "running"),
                                          f"{int(now * 1000 - r['accepted'])} ms", "", "", "", r["activationId"]])
         if self._theme != app.theme:
             self._cells, self._theme = {}, app.theme
@@ -264,7 +281,7 @@ class ActivationRows:
             for group in components.values():
                 group.sort(key=lambda a: a.get("start", 0))  # the order they ran in (the list is newest first)
         old = self._cells
-        built: dict[str, tuple[tuple[str, int], Cells]] = {}
+        built: dict[str, tuple[tuple[str, int, str], Cells]] = {}
         cells_of, order = rows.cells, rows.order
 
         def add(a: dict[str, Any], lead: str, indent: str, parent: str | None) -> None:
@@ -272,7 +289,7 @@ class ActivationRows:
             if aid in built:
                 return  # each record once, whatever its causes say
             group = components.get(aid, [])
-            shape = (lead, len(group))
+            shape = (lead, len(group), trigger_of(aid))
             cached = old.get(aid)
             cells = cached[1] if cached is not None and cached[0] == shape else self._record_cells(app, a, *shape)
             built[aid] = (shape, cells)
@@ -285,7 +302,7 @@ class ActivationRows:
             aid = a["activationId"]
             if aid in inside or aid in built:
                 continue
-            if aid in components:
+            if aid in components or trigger_of(aid):
                 add(a, "", "", None)
                 continue
             # The common case, on every poll for every row: a record with nothing under it.
@@ -302,15 +319,17 @@ class ActivationRows:
         return rows
 
     @staticmethod
-    def _record_cells(app: App[Any], a: dict[str, Any], lead: str, components: int) -> Cells:
+    def _record_cells(app: App[Any], a: dict[str, Any], lead: str, components: int, trigger: str) -> Cells:
         annotations = notes(a)
         status = a.get("response", {}).get("status") or ("success" if a.get("statusCode") == 0 else "error")
         if annotations.get("kind") == SEQUENCE:
             start = f"{SEQUENCE} ({components})" if components else SEQUENCE
+        elif annotations.get("kind") == TRIGGER_KIND:
+            start = TRIGGER_KIND  # a fire: no container ran
         else:
             start = "cold" if "initTime" in annotations else "warm"
         return [datetime.fromtimestamp(a["start"] / 1000).strftime("%H:%M:%S"),
-                Text.assemble((lead, "dim"), action_path(a, annotations)) if lead else action_path(a, annotations),
+                linked(lead, action_path(a, annotations), trigger),
                 status_text(app, status),
                 ms(a.get("duration")), start, ms(annotations.get("waitTime")), ms(annotations.get("initTime")),
                 a["activationId"]]
