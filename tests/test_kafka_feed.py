@@ -15,6 +15,7 @@ from typing import Iterator
 import pytest
 
 from chaos import Cluster, KafkaBroker, Runs, deploy_counted
+from conftest import deploy, running
 
 MESSAGES = 1_000
 
@@ -114,3 +115,28 @@ def test_a_thousand_messages_fire_a_thousand_activations_across_an_invoker_resta
         assert ran == {r["activationId"] for r in records}  # each fire's rule ran its own activation
     finally:
         cluster.stop()
+
+
+def test_a_feed_on_a_topic_made_after_it_fires_from_the_topics_start(broker: KafkaBroker, tmp_path: Path) -> None:
+    with running(tmp_path / "home") as srv:
+        ns, auth = srv.new_namespace()
+        with srv.client(auth) as c:
+            assert c.put("/api/v1/namespaces/_/triggers/later", json={}).status_code == 200
+            topic = f"later-{ns}"
+            r = c.post("/api/v1/namespaces/whisk.system/actions/messaging/kafkaFeed", params={"blocking": "true"},
+                       json={"lifecycleEvent": "CREATE", "triggerName": f"/{ns}/later", "authKey": auth,
+                             "brokers": broker.bootstrap, "topic": topic, "batch": True})
+            assert r.status_code == 200, r.text
+            deploy(c, "sink", "def main(args):\n    return {'n': len(args['messages'])}\n")
+            c.put("/api/v1/namespaces/_/rules/r", json={"trigger": "/_/later", "action": "/_/sink"})
+            asyncio.run(create_topic(broker.bootstrap, topic, 1))
+            asyncio.run(produce(broker.bootstrap, topic, 20))
+            deadline = time.monotonic() + 30
+            while sum(r["response"]["result"].get("n", 0) for r in
+                      c.get("/api/v1/namespaces/_/activations", params={"name": "sink", "docs": "true"}).json()) < 20:
+                assert time.monotonic() < deadline, "the feed did not pick up the new topic"
+                time.sleep(0.2)
+            read = c.post("/api/v1/namespaces/whisk.system/actions/messaging/kafkaFeed", params={"blocking": "true"},
+                          json={"lifecycleEvent": "READ", "triggerName": f"/{ns}/later", "authKey": auth}).json()
+            assert read["response"]["result"]["config"]["batch"] is True
+            assert read["response"]["result"]["status"]["fired"] == 20

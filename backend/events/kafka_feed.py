@@ -105,10 +105,10 @@ class KafkaFeed:
         loop = asyncio.get_running_loop()
         looked = 0.0
         while True:
-            if loop.time() - looked > PARTITIONS_EVERY_S:
+            if loop.time() - looked > (PARTITIONS_EVERY_S if assigned else RETRY_S):
                 assigned = await self._assign(consumer, assigned)
                 looked = loop.time()
-            if not self.doc["status"]["active"]:
+            if not self.doc["status"]["active"] or not assigned:  # paused, or the topic is not there yet
                 await asyncio.sleep(POLL_MS / 1000)
                 continue
             batches = await consumer.getmany(timeout_ms=POLL_MS, max_records=500)
