@@ -1,7 +1,7 @@
 """The messaging feed against the test tooling's real broker: a trigger fired once per message of
 a user's topic, each fire's rule running the counted action (tests/chaos.py), with an invoker
-killed and started again in the middle: every message becomes one action activation with a
-record, and no action body runs twice."""
+killed and started again in the middle, and then the controller: every message becomes one fire
+and one action activation with a record, and no action body runs twice."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def action_records(cluster: Cluster, name: str) -> list[dict]:
                 return found
 
 
-def test_a_thousand_messages_fire_a_thousand_activations_across_an_invoker_restart(
+def test_a_thousand_messages_fire_a_thousand_activations_across_invoker_and_controller_restarts(
         broker: KafkaBroker, tmp_path: Path) -> None:
     cluster = Cluster(broker, tmp_path / "home", 2)
     try:
@@ -96,6 +96,12 @@ def test_a_thousand_messages_fire_a_thousand_activations_across_an_invoker_resta
         asyncio.run(produce(broker.bootstrap, topic, MESSAGES // 2, start=MESSAGES // 2))
         time.sleep(2)
         cluster.start_invoker(1)
+        deadline = time.monotonic() + 60
+        while len(Runs.read(runs).by_id) < MESSAGES * 3 // 4:
+            assert time.monotonic() < deadline, f"only {len(Runs.read(runs).by_id)} ran"
+            time.sleep(0.1)
+        cluster.kill_controller()  # fires being delivered, messages not yet read
+        cluster.restart_controller()
         deadline = time.monotonic() + 120
         while len(records := action_records(cluster, "count")) < MESSAGES:
             assert time.monotonic() < deadline, f"{len(records)} of {MESSAGES} action activations recorded"
