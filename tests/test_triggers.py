@@ -66,6 +66,8 @@ def test_trigger_crud(client: httpx.Client, ns: tuple[str, str]) -> None:
     assert_error(client.put("/api/v1/namespaces/_/triggers/a", json={}), 409,
                  "Resource by this name exists but is not in this collection.")
     assert_error(client.get("/api/v1/namespaces/_/triggers/nope"), 404, "The requested resource does not exist.")
+    assert_error(client.put("/api/v1/namespaces/_/triggers/f", json={"annotations": [{"key": "feed", "value": "a/b/c/d"}]}),
+                 400, "Feed name is not valid")
     assert client.delete("/api/v1/namespaces/_/triggers/t").json()["name"] == "t"
     assert client.get("/api/v1/namespaces/_/triggers/t").status_code == 404
 

@@ -92,7 +92,6 @@ class Alarms:
         self.schedules: dict[str, dict[str, Any]] = {}  # "ns/trigger" -> its schedule
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.fired: list[tuple[int, int]] = []  # (scheduled, fired) ms of the last fires: the jitter
 
     # --- the feed actions ---------------------------------------------------------------------
 
@@ -253,8 +252,8 @@ class Alarms:
 
     async def _run(self) -> None:
         while True:
+            self._changed.clear()  # before reading the schedules: a change from here on wakes the wait
             due = [(d["next"], k) for k, d in self.schedules.items() if d["status"]["active"] and d.get("next") is not None]
-            self._changed.clear()
             wait = (min(due)[0] - _ms_now()) / 1000 if due else 3600.0
             if wait > 0:
                 try:
@@ -302,7 +301,6 @@ class Alarms:
                     await self.ctl.store.atomic(also)
                     break
                 await asyncio.sleep(1)
-        self.fired = [*self.fired[-999:], (scheduled, _ms_now())]
         if key in self.schedules:
             self.schedules[key] = new
         if reason == ENDED["once"] and doc.get("deleteAfterFire") in ("true", "rules"):

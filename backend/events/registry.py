@@ -7,13 +7,14 @@ from typing import Any
 
 from .. import errors as X
 from ..activations import now_ms
-from ..entities import _annotations, _publish, _version
+from ..entities import _annotations, _publish, _version, lookup
 from ..errors import EntityError, malformed
 from ..names import EntityName, parse_fqn
 from ..registry import Registry, forbidden
 from ..store import Identity, Store
-from .documents import ACTIVE, INACTIVE, Rule, Trigger, reference
+from .documents import ACTIVE, FEED, INACTIVE, Rule, Trigger, reference
 
+FEED_NOT_VALID = "Feed name is not valid"
 RULE_NEEDS_BOTH = "rule requires a valid trigger and a valid action"
 ONLY_WITH_TRIGGER = "Only rules with existing triggers can be activated"
 
@@ -69,6 +70,9 @@ class EventRegistry:
         elif not overwrite:
             raise EntityError(409, X.RESOURCE_EXISTS)
         trigger = Trigger.from_put(namespace, name, body, existing)
+        feed = lookup(trigger.annotations, FEED)
+        if existing is None and feed is not None and (not isinstance(feed, str) or parse_fqn(feed, namespace) is None):
+            raise EntityError(400, FEED_NOT_VALID)
         await self.store.put_trigger(trigger)
         self.triggers[(namespace, name)] = trigger
         return trigger
