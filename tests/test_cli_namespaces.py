@@ -62,10 +62,16 @@ def test_namespace_create_key_works(
     assert squall("action", "get", f"/{namespace}/{name}", "--auth", key).rc == 0
 
     run = squall(
-        "namespace", "limits", namespace, "--invocations-per-minute", "100", "--concurrent", "5"
+        "namespace", "limits", namespace, "--invocations-per-minute", "100", "--concurrent", "5",
+        "--fires-per-minute", "7",
     )
     assert run.rc == 0, run.err
     assert f"ok: updated limits of namespace {namespace}" in run.out
+    limits = squall("namespace", "limits", namespace, "--concurrent", "6")  # the others stay
+    assert limits.rc == 0, limits.err
+    r = httpx.get(f"{server.apihost}/api/v1/namespaces/_/limits", auth=tuple(key.split(":", 1)))
+    assert {k: r.json()[k] for k in ("invocationsPerMinute", "concurrentInvocations", "firesPerMinute")} == \
+        {"invocationsPerMinute": 100, "concurrentInvocations": 6, "firesPerMinute": 7}
 
 
 def test_namespace_create_needs_admin(squall: Callable[..., Run], server: Any) -> None:

@@ -28,6 +28,12 @@ ROUTES = [
     ("DELETE", "/api/v1/namespaces/{ns}/actions/{pkg}/{name}"),
     ("GET", "/api/v1/namespaces/{ns}/packages"), ("GET", "/api/v1/namespaces/{ns}/packages/{pkg}"),
     ("PUT", "/api/v1/namespaces/{ns}/packages/{pkg}"), ("DELETE", "/api/v1/namespaces/{ns}/packages/{pkg}"),
+    ("GET", "/api/v1/namespaces/{ns}/triggers"), ("GET", "/api/v1/namespaces/{ns}/triggers/{name}"),
+    ("PUT", "/api/v1/namespaces/{ns}/triggers/{name}"), ("POST", "/api/v1/namespaces/{ns}/triggers/{name}"),
+    ("DELETE", "/api/v1/namespaces/{ns}/triggers/{name}"),
+    ("GET", "/api/v1/namespaces/{ns}/rules"), ("GET", "/api/v1/namespaces/{ns}/rules/{name}"),
+    ("PUT", "/api/v1/namespaces/{ns}/rules/{name}"), ("POST", "/api/v1/namespaces/{ns}/rules/{name}"),
+    ("DELETE", "/api/v1/namespaces/{ns}/rules/{name}"),
     ("GET", "/api/v1/namespaces/{ns}/activations"), ("GET", "/api/v1/namespaces/{ns}/activations/{id}"),
     ("GET", "/api/v1/namespaces/{ns}/activations/{id}/result"),
     ("GET", "/api/v1/namespaces/{ns}/activations/{id}/logs"),
@@ -47,14 +53,16 @@ OTHER_KEYS = ["docs", "count", "name", "blocking", "result", "overwrite", "force
 numbers = st.one_of(st.integers(), st.integers(min_value=-2 ** 70, max_value=2 ** 70).map(str),
                     st.just("99999999999999999999"), st.floats(allow_nan=True).map(str))
 texts = st.text(max_size=30)
-names = st.one_of(st.sampled_from(["_", "a", "p", "utils", "default", "whisk.system", "x y", "a.json", ".."]),
+names = st.one_of(st.sampled_from(["_", "a", "p", "t", "r", "utils", "alarms", "alarm", "default", "whisk.system",
+                                   "x y", "a.json", ".."]),
                   st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=20))
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), texts),
     lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(texts, children, max_size=4)),
     max_leaves=12)
 entity_keys = st.sampled_from(["exec", "parameters", "annotations", "limits", "publish", "version", "binding",
-                               "kind", "code", "components", "apidoc", "swagger", "main", "binary", "name"])
+                               "kind", "code", "components", "apidoc", "swagger", "main", "binary", "name",
+                               "trigger", "action", "status", "lifecycleEvent", "triggerName", "cron"])
 bodies = st.one_of(
     json_values,
     st.dictionaries(entity_keys, json_values, max_size=5),
@@ -74,13 +82,15 @@ def fuzz_client(server: Server) -> Any:
     _, auth = server.new_namespace({"invocationsPerMinute": 100_000, "concurrentInvocations": 100})
     with server.client(auth, timeout=30.0) as c:
         c.put("/api/v1/namespaces/_/packages/p", json={})
+        c.put("/api/v1/namespaces/_/triggers/t", json={})
         c.put("/api/v1/namespaces/_/actions/p/a", json={
             "exec": {"kind": "python:3", "code": "def main(args):\n    return args\n"},
             "annotations": [{"key": "web-export", "value": True}]})
+        c.put("/api/v1/namespaces/_/rules/r", json={"trigger": "/_/t", "action": "/_/p/a"})
         yield c, auth.split(":")[0]
 
 
-EXAMPLES_PER_ROUTE = 50  # 35 routes: 1,750 generated requests in all
+EXAMPLES_PER_ROUTE = 50  # 45 routes: 2,250 generated requests in all
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])

@@ -35,11 +35,12 @@ def cmd_namespace_limits(ctx: Context) -> int:
         for key, value in (
             ("invocationsPerMinute", args.invocations_per_minute),
             ("concurrentInvocations", args.concurrent),
+            ("firesPerMinute", args.fires_per_minute),
         )
         if value is not None
     }
     if not limits:
-        raise CliError("nothing to set: give --invocations-per-minute and/or --concurrent")
+        raise CliError("nothing to set: give --invocations-per-minute, --concurrent or --fires-per-minute")
     answer = ctx.client.set_limits(args.name, **limits)
     ctx.print(f"ok: updated limits of namespace {args.name}")
     if answer:
@@ -65,3 +66,4 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
     sub.add_argument("name", metavar="NAME")
     sub.add_argument("--invocations-per-minute", type=int, metavar="N")
     sub.add_argument("--concurrent", type=int, metavar="N", help="concurrent invocations")
+    sub.add_argument("--fires-per-minute", type=int, metavar="N", help="trigger fires per minute")
