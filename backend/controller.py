@@ -151,7 +151,7 @@ class Controller:
         while True:
             delivery = await consumer.get()
             try:
-                ack = decode_ack(delivery.data)
+                ack = delivery.decoded(decode_ack)
                 if isinstance(ack, StartMessage):
                     self.failover.on_start(ack)
                 else:

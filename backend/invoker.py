@@ -14,7 +14,7 @@ from .activations import APPLICATION_ERROR, DEVELOPER_ERROR, INTERNAL_ERROR, SUC
 from .entities import Action
 from .incarnation import Incarnation
 from .limits import MAX_PAYLOAD, MB, MEMORY_MIN_MB
-from .bus import HEALTH_TOPIC, Bus, Delivery, completed_topic, control_topic, invoker_topic
+from .bus import HEALTH_TOPIC, Bus, Delivery, Message, completed_topic, control_topic, invoker_topic
 from .containers import ContainerPool, PooledContainer, ProvisionError
 from .messages import ActivationMessage, CompletionMessage, PingMessage, StartMessage
 from .runtimes import Runtime, RunOutcome, RuntimeUnavailable
@@ -139,7 +139,7 @@ class Invoker:
                 self._slots.release()
                 raise
             try:
-                msg = ActivationMessage.decode(delivery.data)
+                msg = delivery.decoded(ActivationMessage.decode)
             except (ValueError, TypeError, KeyError):
                 log.error("invoker%d dropped a malformed activation message", self.id)
                 delivery.ack()
@@ -223,7 +223,7 @@ class Invoker:
                 await self.pool.discard(c)
         completion = CompletionMessage(msg.activation_id, self.id,
                                        record["response"]["status"] == INTERNAL_ERROR, record)
-        await self._send(completed_topic(msg.controller), completion.encode())
+        await self._send(completed_topic(msg.controller), completion)
         self.incarnation.started.discard(msg.activation_id)  # running until its completion is out
         delivery.ack()  # ended before it started (no container, cancelled): done with it all the same
 
@@ -238,21 +238,21 @@ class Invoker:
             partition, offset = delivery.position or (-1, -1)
             await self._send(completed_topic(msg.controller),
                              StartMessage(msg.activation_id, self.id, self.incarnation.id,
-                                          partition=partition, offset=offset).encode())
+                                          partition=partition, offset=offset))
             # Paused while its notice was on the way, it may have been given up and moved meanwhile.
             if not await self.incarnation.may_start(msg.activation_id, self._ping):
                 self.incarnation.started.discard(msg.activation_id)
                 raise MovedAway(c)
         delivery.ack()
 
-    async def _send(self, topic: str, data: bytes) -> None:
+    async def _send(self, topic: str, message: Message) -> None:
         """Deliver to the controller even across a bus outage; its forced ack is the last resort."""
         delay = 0.1
         loop = asyncio.get_running_loop()
         deadline = loop.time() + COMPLETION_RETRY_S
         while True:
             try:
-                await self.bus.publish(topic, data)
+                await self.bus.publish(topic, message)
                 return
             except Exception as ex:
                 if loop.time() > deadline:

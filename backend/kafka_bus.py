@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.structs import OffsetAndMetadata
 
-from .bus import Bus, Consumer, Delivery, is_invoker_topic
+from .bus import Bus, Consumer, Delivery, Message, is_invoker_topic
 
 log = logging.getLogger("squall.kafka")
 
@@ -186,9 +186,10 @@ class KafkaBus(Bus):
                 log.info("topic %s keeps %d partitions: %s", name, have, ex)
         return have
 
-    async def publish(self, topic: str, message: bytes, key: bytes | None = None) -> None:
+    async def publish(self, topic: str, message: Message, key: bytes | None = None) -> None:
         assert self._producer is not None, "bus not started"
-        await self._producer.send_and_wait(await self._ensure(topic), message, key=key)
+        data = message if isinstance(message, bytes) else message.encode()
+        await self._producer.send_and_wait(await self._ensure(topic), data, key=key)
 
     async def consumer(self, topic: str, group: str) -> Consumer:
         name = await self._ensure(topic)

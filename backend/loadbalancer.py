@@ -147,7 +147,7 @@ class LoadBalancer:
         invoker.inflight += 1
         entry.timer = loop.call_later(self.forced_after_s(timeout_ms), self._force, message.activation_id)
         try:
-            await self.bus.publish(invoker_topic(invoker.id), message.encode(), message.activation_id.encode())
+            await self.bus.publish(invoker_topic(invoker.id), message, message.activation_id.encode())
         except BaseException:
             self.release(message.activation_id)
             raise
@@ -184,7 +184,7 @@ class LoadBalancer:
             entry.timer.cancel()
         entry.timer = asyncio.get_running_loop().call_later(
             self.forced_after_s(entry.timeout_ms), self._force, entry.message.activation_id)
-        await self.bus.publish(invoker_topic(invoker.id), entry.message.encode(),
+        await self.bus.publish(invoker_topic(invoker.id), entry.message,
                                entry.message.activation_id.encode())
 
     def forced_after_s(self, timeout_ms: int) -> float:

@@ -33,7 +33,7 @@ async def test_an_unresponsive_invoker_recovers_through_test_actions(tmp_path: P
         while ctl.lb.states()[0] != HEALTHY:
             assert time.monotonic() < deadline, f"still {ctl.lb.states()} after {len(seen)} test actions"
             ctl.lb.on_ping(PingMessage(0, 2048, now_ms()))
-            msg = ActivationMessage.decode((await asyncio.wait_for(work.get(), 5)).data)
+            msg = (await asyncio.wait_for(work.get(), 5)).decoded(ActivationMessage.decode)
             seen.append(msg)
             record = activation_record(namespace=msg.namespace, name=msg.name, subject=msg.subject,
                                        activation_id=msg.activation_id, version=msg.version, start=now_ms(),

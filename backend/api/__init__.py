@@ -13,6 +13,7 @@ from ..controller import Controller
 from ..errors import RESOURCE_DOES_NOT_EXIST, UNEXPECTED, EntityError
 from . import actions, activations, apimgmt, info, namespaces, packages, routes, rules, system, triggers, web
 from .common import error_response
+from .fastpath import FastInvoke
 
 log = logging.getLogger("squall.api")
 
@@ -44,7 +45,12 @@ class AnswerEveryRequest:
                 await error_response(500, UNEXPECTED)(scope, receive, send)
 
 
-def create_app(ctl: Controller) -> FastAPI:
+def create_app(ctl: Controller) -> ASGIApp:
+    """The API: invokes straight to their handler (fastpath), everything else through FastAPI."""
+    return FastInvoke(_framework_app(ctl), ctl)
+
+
+def _framework_app(ctl: Controller) -> FastAPI:
     app = FastAPI(title="Squall", version=info.BUILD, docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.exception_handler(EntityError)
