@@ -4,12 +4,18 @@ Placement: a warm idle container of the same action version, else a prewarmed co
 kind and memory (never for a blackbox action: its container is made from its own image), else a
 cold start if memory allows, else evict idle containers and start, else wait in a FIFO queue. Idle
 containers go after `idle_timeout`; prewarmed ones are refilled in the background.
+
+At most `max_starts` cold starts run at once: under a spike, a few containers that are up soon
+serve the queue (a waiter takes the first container that frees up, or the next start) while the
+pool grows toward its memory, rather than every start sharing the CPU and none being up for
+seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -19,6 +25,9 @@ from .runtimes import Container, Runtime
 
 log = logging.getLogger("squall.pool")
 
+# Cold starts at once: they are CPU-bound (the engine, runc, the proxy's start), so one per core
+# (at least 2); on 2 cores 2 served a spike better than 4 or 16 (docs/benchmarks.md).
+MAX_STARTS = max(2, os.cpu_count() or 2)
 PREWARM = "prewarm"
 WARM = "warm"
 BUSY = "busy"
@@ -61,8 +70,10 @@ class _Waiter:
 class ContainerPool:
     def __init__(self, runtime: Runtime, *, user_memory_mb: int = 2048, idle_timeout_s: float = 600.0,
                  prewarm: dict[tuple[str, int], int] | None = None,
-                 labels: dict[str, str] | None = None) -> None:
+                 labels: dict[str, str] | None = None, max_starts: int = MAX_STARTS) -> None:
         self.runtime = runtime
+        self.max_starts = max(1, max_starts)
+        self._starting = 0  # cold starts under way
         self.user_memory_mb = user_memory_mb
         self.idle_timeout_s = idle_timeout_s
         self.prewarm_config = dict(prewarm or {})
@@ -149,10 +160,13 @@ class ContainerPool:
                     self._take(c)
                     self._refill_prewarm()
                     return self._done(c, True)
+        if self._starting >= self.max_starts:
+            return None  # it waits for the first container to free up, or for the next start
         if self._free_mb() < memory_mb:
             self._evict_idle(memory_mb - self._free_mb())
         if self._free_mb() >= memory_mb:
             self._reserved_mb += memory_mb
+            self._starting += 1
             return self._cold_start(key, kind, memory_mb, network, image)
         return None
 
@@ -186,13 +200,16 @@ class ContainerPool:
                                                   labels={**self.labels, "squall.action": key}, image=image)
         except BaseException:
             self._reserved_mb -= memory_mb
+            self._starting -= 1
             self._dispatch()
             raise
         self._reserved_mb -= memory_mb
+        self._starting -= 1
         self.cold_starts += 1
         pooled = PooledContainer(container, kind, memory_mb, BUSY, image=image)
         self.containers[pooled.id] = pooled
         self.on_change()
+        self._dispatch()  # a start slot is free: the next waiter may start one
         return pooled, True
 
     def _dispatch(self) -> None:

@@ -15,7 +15,7 @@ from .entities import Action
 from .incarnation import Incarnation
 from .limits import MAX_PAYLOAD, MB, MEMORY_MIN_MB
 from .bus import HEALTH_TOPIC, Bus, Delivery, Message, completed_topic, control_topic, invoker_topic
-from .containers import ContainerPool, PooledContainer, ProvisionError
+from .containers import MAX_STARTS, ContainerPool, PooledContainer, ProvisionError
 from .messages import ActivationMessage, CompletionMessage, PingMessage, StartMessage
 from .runtimes import Runtime, RunOutcome, RuntimeUnavailable
 
@@ -38,13 +38,15 @@ class MovedAway(Exception):
 
 class Invoker:
     def __init__(self, invoker_id: int, bus: Bus, runtime: Runtime, *, user_memory_mb: int = 2048,
-                 idle_timeout_s: float = 600.0, prewarm: dict[tuple[str, int], int] | None = None) -> None:
+                 idle_timeout_s: float = 600.0, prewarm: dict[tuple[str, int], int] | None = None,
+                 max_starts: int = MAX_STARTS) -> None:
         self.id = invoker_id
         self.bus = bus
         self.runtime = runtime
         self.user_memory_mb = user_memory_mb
         self.pool = ContainerPool(runtime, user_memory_mb=user_memory_mb, idle_timeout_s=idle_timeout_s,
-                                  prewarm=prewarm, labels={"squall.invoker": str(invoker_id)})
+                                  prewarm=prewarm, labels={"squall.invoker": str(invoker_id)},
+                                  max_starts=max_starts)
         # Take no more from the topic than the pool could start on, so queue depth stays meaningful.
         self.max_inflight = max(1, user_memory_mb // MEMORY_MIN_MB)
         self._slots = asyncio.Semaphore(self.max_inflight)

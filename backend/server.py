@@ -21,6 +21,7 @@ import uvicorn
 from .bus import Bus, MemoryBus
 from .api import create_app
 from .controller import Controller
+from .containers import MAX_STARTS
 from .invoker import Invoker
 from . import kinds, languages
 from .errors import EntityError
@@ -48,6 +49,7 @@ class Config:
     runtime: str = "auto"
     user_memory_mb: int = 2048
     idle_timeout_s: float = 600.0
+    max_starts: int = MAX_STARTS
     prewarm: dict[str, int] = field(default_factory=lambda: {DEFAULT_KIND: 1})  # kind -> per invoker
     shutdown_grace_s: float = 30.0
     ack_min_s: float = 60.0
@@ -113,7 +115,7 @@ def make_bus(config: Config) -> Bus:
 def make_invoker(config: Config, invoker_id: int, bus: Bus, runtime: Runtime) -> Invoker:
     prewarm = {(kind, MEMORY_DEFAULT_MB): n for kind, n in config.prewarm.items() if n} or None
     return Invoker(invoker_id, bus, runtime, user_memory_mb=config.user_memory_mb,
-                   idle_timeout_s=config.idle_timeout_s, prewarm=prewarm)
+                   idle_timeout_s=config.idle_timeout_s, prewarm=prewarm, max_starts=config.max_starts)
 
 
 def write_wskprops(path: Path, api_host: str, auth: str, namespace: str) -> None:
@@ -220,6 +222,8 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MB of action memory per invoker")
     parser.add_argument("--idle-timeout", type=float, default=d.idle_timeout_s, dest="idle_timeout_s",
                         help="seconds before an idle warm container is removed")
+    parser.add_argument("--max-cold-starts", type=int, default=d.max_starts, dest="max_starts",
+                        help="cold starts an invoker runs at once (more wait for the first free container)")
     parser.add_argument("--prewarm", type=parse_prewarm, default=d.prewarm,
                         help="prewarmed containers per invoker: N (python:3), or KIND=N,... "
                              "(e.g. python:3=2,nodejs:default=1)")
@@ -254,7 +258,7 @@ def parse_prewarm(text: str) -> dict[str, int]:
 def config_from_args(args: argparse.Namespace) -> Config:
     return Config(home=args.home or default_home(), host=args.host, port=args.port, invokers=args.invokers,
                   bus=args.bus, runtime=args.runtime, user_memory_mb=args.user_memory_mb,
-                  idle_timeout_s=args.idle_timeout_s, prewarm=args.prewarm, kafka=args.kafka,
+                  idle_timeout_s=args.idle_timeout_s, max_starts=args.max_starts, prewarm=args.prewarm, kafka=args.kafka,
                   kafka_prefix=args.kafka_prefix, kafka_partitions=args.kafka_partitions,
                   ack_min_s=args.ack_min_s, ack_extra_s=args.ack_extra_s)
 

@@ -75,3 +75,49 @@ def test_an_action_that_cannot_be_provisioned_is_a_whisk_internal_error(tmp_path
         assert r.status_code == 500
         assert r.json()["response"] == {"status": "whisk internal error", "statusCode": 3, "success": False,
                                         "result": {"error": "Failed to provision resources to run the action."}}
+
+
+class _SlowRuntime:
+    """Starts take 0.2 s; counts how many run at once."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most = 0
+        self.made = 0
+
+    async def create(self, kind: str, memory_mb: int, **_: object) -> object:
+        import asyncio
+        import types
+
+        self.running += 1
+        self.most = max(self.most, self.running)
+        await asyncio.sleep(0.2)
+        self.running -= 1
+        self.made += 1
+
+        async def destroy() -> None:
+            return None
+
+        return types.SimpleNamespace(id=f"c{self.made}", destroy=destroy)
+
+
+async def test_a_spike_starts_containers_a_few_at_a_time_and_waiters_take_the_first_free_one() -> None:
+    import asyncio
+
+    from backend.containers import ContainerPool
+
+    runtime = _SlowRuntime()
+    pool = ContainerPool(runtime, user_memory_mb=128 * 8, max_starts=2)  # type: ignore[arg-type]
+    first = await pool.acquire("ns/a@0.0.1", "python:3", 128)  # one up before the spike
+    waiting = [asyncio.create_task(pool.acquire("ns/a@0.0.1", "python:3", 128)) for _ in range(6)]
+    await asyncio.sleep(0.05)
+    pool.release(first[0], "ns/a@0.0.1")  # frees before either of the spike's two starts is done
+    # The first two started containers of their own; of those queued, the first takes the freed one.
+    taken = await asyncio.wait_for(waiting[2], 0.1)
+    assert taken[0] is first[0] and taken[1] is False
+    await asyncio.gather(*waiting)
+    assert runtime.most == 2  # never more than max_starts at once
+    assert runtime.made == 1 + 5
+    await pool.stop()
