@@ -92,7 +92,7 @@ class ProxyConnection:
                 if loop.time() > deadline:
                     raise ProxyGone("the action proxy did not start listening") from None
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.05)
+                delay = min(delay * 2, 0.01)  # a cold start waits on this: do not overshoot by much
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         if self._writer is None or self._reader is None:
