@@ -100,6 +100,7 @@ def test_console_in_tmux(backend: Server, tmux: Tmux) -> None:
         assert column in screen
 
     tmux.send(":")
+    tmux.wait_for(":invokers")  # the prompt is open (its placeholder lists the views), as a user would see
     tmux.send("-l", "invokers")
     tmux.send("Enter")
     screen = tmux.wait_for("in flight")
