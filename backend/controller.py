@@ -163,7 +163,7 @@ class Controller:
         while True:
             delivery = await consumer.get()
             try:
-                ping = PingMessage.decode(delivery.data)
+                ping = delivery.decoded(PingMessage.decode)
                 if self.lb.on_ping(ping):
                     await self.failover.on_ping(ping)
             except Exception:

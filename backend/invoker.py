@@ -103,7 +103,7 @@ class Invoker:
     async def _ping(self, running: list[str] | None = None) -> None:
         ping = PingMessage(self.id, self.user_memory_mb, now_ms(), self.status(), incarnation=self.incarnation.id,
                            running=running or [])
-        await self.bus.publish(HEALTH_TOPIC, ping.encode())
+        await self.bus.publish(HEALTH_TOPIC, ping)
         self.incarnation.reached_bus()
 
     def _ping_soon(self) -> None:
