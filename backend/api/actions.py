@@ -47,6 +47,16 @@ async def invoke(ctl: Controller, request: Request, who: Identity, fqn: EntityNa
     return json_response(record["response"]["result"] if result_only else record, code, headers)
 
 
+async def invoke_path(ctl: Controller, request: Request, ns: str, pkg: str | None, name: str) -> Response:
+    """POST of `/actions/{name}` (its owner's alone) or `/actions/{pkg}/{name}` (a published
+    package's, from any namespace): the routes below and the fast path (fastpath.py) both serve it."""
+    if pkg is None:
+        who, namespace = ctl.authorize(request, ns)
+        return await invoke(ctl, request, who, EntityName(namespace, None, check_name(name)))
+    who, namespace = ctl.caller(request, ns)
+    return await invoke(ctl, request, who, EntityName(namespace, check_name(pkg), check_name(name)))
+
+
 async def put(ctl: Controller, request: Request, who: Identity, fqn: EntityName) -> Response:
     body = await json_body(request, MAX_ACTION_PUT)
     components = await sequences.validate(ctl.registry, who, fqn, body)
@@ -91,8 +101,7 @@ def router(ctl: Controller) -> APIRouter:
 
     @api.post("/api/v1/namespaces/{ns}/actions/{name}")
     async def invoke_action(request: Request, ns: str, name: str) -> Response:
-        who, namespace = ctl.authorize(request, ns)
-        return await invoke(ctl, request, who, EntityName(namespace, None, check_name(name)))
+        return await invoke_path(ctl, request, ns, None, name)
 
     # --- in a package ---
 
@@ -107,12 +116,12 @@ def router(ctl: Controller) -> APIRouter:
 
     @api.api_route("/api/v1/namespaces/{ns}/actions/{pkg}/{name}", methods=["GET", "PUT", "DELETE", "POST"])
     async def packaged_action(request: Request, ns: str, pkg: str, name: str) -> Response:
+        if request.method == "POST":
+            return await invoke_path(ctl, request, ns, pkg, name)
         who, namespace = ctl.caller(request, ns)
         fqn = EntityName(namespace, check_name(pkg), check_name(name))
         if request.method == "GET":
             return json_response((await ctl.registry.resolve(who, fqn)).document(_code(request)))
-        if request.method == "POST":
-            return await invoke(ctl, request, who, fqn)
         if not owns(who, namespace):
             raise forbidden(f"{namespace}/{pkg}/{name}")
         if request.method == "PUT":

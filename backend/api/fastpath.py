@@ -14,8 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..controller import Controller
 from ..errors import UNEXPECTED, EntityError
-from ..names import EntityName, check_name
-from .actions import invoke
+from .actions import invoke_path
 from .common import error_response
 
 log = logging.getLogger("squall.api")
@@ -35,15 +34,8 @@ class FastInvoke:
             await self.app(scope, receive, send)
             return
         ns, pkg, name = found.groups()
-        request = Request(scope, receive)
         try:
-            if pkg is None:
-                who, namespace = self.ctl.authorize(request, ns)
-                fqn = EntityName(namespace, None, check_name(name))
-            else:
-                who, namespace = self.ctl.caller(request, ns)
-                fqn = EntityName(namespace, check_name(pkg), check_name(name))
-            response = await invoke(self.ctl, request, who, fqn)
+            response = await invoke_path(self.ctl, Request(scope, receive), ns, pkg, name)
         except EntityError as exc:
             response = error_response(exc.status, exc.message, exc.headers)
         except Exception:
