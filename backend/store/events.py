@@ -7,20 +7,21 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from ..activations import PENDING
 from ..events.documents import Rule, Trigger
 from .base import StoreBase, dumps
 
 Statement = tuple[str, Sequence[Any]]
 
 
+def _insert_record(record: dict[str, Any], verb: str = "INSERT") -> Statement:
+    """A final activation record as a row of `activations` (a fire's, or a run that never started)."""
+    return (f"{verb} INTO activations (id, namespace, name, start, status, doc) VALUES (?, ?, ?, ?, ?, ?)",
+            (record["activationId"], record["namespace"], record["name"], record["start"],
+             record["response"]["status"], dumps(record)))
+
+
 class EventStore(StoreBase):
     # --- triggers and rules -------------------------------------------------------------------
-
-    async def get_trigger(self, namespace: str, name: str) -> Trigger | None:
-        rows = await self.db.execute_fetchall(
-            "SELECT doc FROM triggers WHERE namespace = ? AND name = ?", (namespace, name))
-        return Trigger.from_json(json.loads(rows[0][0])) if rows else None
 
     async def put_trigger(self, trigger: Trigger) -> None:
         await self.db.execute(
@@ -59,10 +60,7 @@ class EventStore(StoreBase):
         """A trigger's activation record and, when some rule's action must still run, the plan of
         what to run: one transaction, so a fire answered 202 is never lost (`also`: a feed's
         position moves with it)."""
-        statements: list[Statement] = [(
-            "INSERT INTO activations (id, namespace, name, start, status, doc) VALUES (?, ?, ?, ?, ?, ?)",
-            (record["activationId"], record["namespace"], record["name"], record["start"],
-             record["response"]["status"], dumps(record)))]
+        statements = [_insert_record(record)]
         if plan is not None:
             statements.append(("INSERT INTO fires (id, doc) VALUES (?, ?)", (record["activationId"], dumps(plan))))
         await self.atomic([*statements, *also])
@@ -81,21 +79,8 @@ class EventStore(StoreBase):
 
     async def add_record(self, record: dict[str, Any]) -> bool:
         """A final record for an id that has none yet (a rule's action that could not be started)."""
-        cursor = await self.db.execute(
-            "INSERT OR IGNORE INTO activations (id, namespace, name, start, status, doc) VALUES (?, ?, ?, ?, ?, ?)",
-            (record["activationId"], record["namespace"], record["name"], record["start"],
-             record["response"]["status"], dumps(record)))
+        cursor = await self.db.execute(*_insert_record(record, "INSERT OR IGNORE"))
         return cursor.rowcount > 0
-
-    async def fires_since(self, namespace: str, since_ms: int) -> dict[str, list[int]]:
-        """Start times of each trigger's activations (its fires) since `since_ms`, by trigger name."""
-        rows = await self.db.execute_fetchall(
-            "SELECT name, start FROM activations WHERE namespace = ? AND start >= ? AND status != ? "
-            "AND json_extract(doc, '$.annotations[0].key') = 'trigger'", (namespace, since_ms, PENDING))
-        fires: dict[str, list[int]] = {}
-        for name, start in rows:
-            fires.setdefault(name, []).append(start)
-        return fires
 
     # --- feeds (an alarm's schedule, a Kafka topic's subscription) and their positions ---------
 
