@@ -1,9 +1,10 @@
 """Triggers and rules as OpenWhisk keeps them: every one of them in memory (a fire reads them on
-its hot path), written through to the store; a rule's status is held by the rule document."""
+its hot path), written through to the store; a rule's status is held by the rule document, and
+each trigger's rules are indexed, so a fire looks at its own rules only."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable, TypeVar
 
 from .. import errors as X
 from ..activations import now_ms
@@ -13,6 +14,8 @@ from ..names import EntityName, parse_fqn
 from ..registry import Registry, forbidden
 from ..store import Identity, Store
 from .documents import ACTIVE, FEED, INACTIVE, Rule, Trigger, reference
+
+T = TypeVar("T", Trigger, Rule)
 
 FEED_NOT_VALID = "Feed name is not valid"
 RULE_NEEDS_BOTH = "rule requires a valid trigger and a valid action"
@@ -27,16 +30,40 @@ def does_not_exist(what: str, fqn: EntityName) -> str:
     return f"{what} {fqn} does not exist"
 
 
+def _newest_first(entities: Iterable[T], namespace: str, skip: int, limit: int) -> list[T]:
+    """A namespace's page of a collection (limit -1: all of it), most recently updated first."""
+    found = sorted((e for e in entities if e.namespace == namespace), key=lambda e: e.updated, reverse=True)
+    return found[skip:skip + limit] if limit >= 0 else found[skip:]
+
+
 class EventRegistry:
     def __init__(self, store: Store, entities: Registry) -> None:
         self.store = store
         self.entities = entities
         self.triggers: dict[tuple[str, str], Trigger] = {}
         self.rules: dict[tuple[str, str], Rule] = {}
+        self._by_trigger: dict[EntityName, dict[str, Rule]] = {}  # trigger -> its rules by `ns/rule`
 
     async def load(self) -> None:
         self.triggers = {(t.namespace, t.name): t for t in await self.store.all_triggers()}
-        self.rules = {(r.namespace, r.name): r for r in await self.store.all_rules()}
+        self.rules = {}
+        self._by_trigger = {}
+        for rule in await self.store.all_rules():
+            self._keep(rule)
+
+    def _keep(self, rule: Rule) -> None:
+        old = self.rules.get((rule.namespace, rule.name))
+        if old is not None:
+            self._forget(old)
+        self.rules[(rule.namespace, rule.name)] = rule
+        self._by_trigger.setdefault(rule.trigger, {})[rule.key] = rule
+
+    def _forget(self, rule: Rule) -> None:
+        self.rules.pop((rule.namespace, rule.name), None)
+        of_trigger = self._by_trigger.get(rule.trigger, {})
+        of_trigger.pop(rule.key, None)
+        if not of_trigger:
+            self._by_trigger.pop(rule.trigger, None)
 
     # --- triggers -----------------------------------------------------------------------------
 
@@ -48,7 +75,7 @@ class EventRegistry:
         return trigger
 
     def rules_of(self, trigger: EntityName) -> list[Rule]:
-        return sorted((r for r in self.rules.values() if r.trigger == trigger), key=lambda r: r.key)
+        return sorted(self._by_trigger.get(trigger, {}).values(), key=lambda r: r.key)
 
     def trigger_document(self, trigger: Trigger) -> dict[str, Any]:
         """GET of a trigger: its document and, as OpenWhisk shows them, its rules."""
@@ -59,9 +86,7 @@ class EventRegistry:
         return doc
 
     def list_triggers(self, namespace: str, skip: int, limit: int) -> list[Trigger]:
-        found = sorted((t for t in self.triggers.values() if t.namespace == namespace),
-                       key=lambda t: t.updated, reverse=True)
-        return found[skip:skip + limit] if limit >= 0 else found[skip:]
+        return _newest_first(self.triggers.values(), namespace, skip, limit)
 
     async def put_trigger(self, namespace: str, name: str, body: Any, overwrite: bool) -> Trigger:
         existing = self.triggers.get((namespace, name))
@@ -99,9 +124,7 @@ class EventRegistry:
         return rule
 
     def list_rules(self, namespace: str, skip: int, limit: int) -> list[Rule]:
-        found = sorted((r for r in self.rules.values() if r.namespace == namespace),
-                       key=lambda r: r.updated, reverse=True)
-        return found[skip:skip + limit] if limit >= 0 else found[skip:]
+        return _newest_first(self.rules.values(), namespace, skip, limit)
 
     def rule_document(self, rule: Rule) -> dict[str, Any]:
         """GET of a rule: a rule whose trigger is gone is inactive (nothing can fire it)."""
@@ -135,7 +158,7 @@ class EventRegistry:
                     _publish(body, existing.publish if existing else None),
                     _annotations(body, existing.annotations if existing else None), now_ms())
         await self.store.put_rule(rule)
-        self.rules[(namespace, name)] = rule
+        self._keep(rule)
         return rule
 
     @staticmethod
@@ -165,7 +188,7 @@ class EventRegistry:
     async def delete_rule(self, namespace: str, name: str) -> Rule:
         rule = await self.rule(namespace, name)
         await self.store.delete_rule(namespace, name)
-        self.rules.pop((namespace, name), None)
+        self._forget(rule)
         rule.status = INACTIVE  # as OpenWhisk answers a delete
         return rule
 
