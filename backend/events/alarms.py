@@ -105,9 +105,7 @@ class Alarms:
         doc = self.schedules.get(key)
         if event == "DELETE":
             if doc is not None:
-                await self.ctl.store.delete_feed(key)
-                self.schedules.pop(key, None)
-                self._changed.set()
+                await self._drop(key)
             return {"status": "success"}
         if doc is None:
             raise FeedError(f"could not find trigger {key} in the database")
@@ -250,6 +248,11 @@ class Alarms:
         if self.schedules.pop(key, None) is not None:
             self._changed.set()
 
+    async def _drop(self, key: str) -> None:
+        """The schedule, from the scheduler and the store."""
+        self.forget(key)
+        await self.ctl.store.delete_feed(key)
+
     async def _run(self) -> None:
         while True:
             self._changed.clear()  # before reading the schedules: a change from here on wakes the wait
@@ -288,8 +291,7 @@ class Alarms:
         owner = self.ctl.identity(doc["namespace"])
         also = [self.ctl.store.feed_statement(key, new)]
         if trigger is None or owner is None:  # deleted without its feed: nothing to fire any more
-            self.forget(key)
-            await self.ctl.store.delete_feed(key)
+            await self._drop(key)
             return
         for attempt in range(FIRE_RETRIES):
             try:
