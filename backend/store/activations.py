@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -14,16 +15,16 @@ class ActivationStore(StoreBase):
                           meta: dict[str, Any]) -> None:
         """Record an accepted activation before anything else happens to it (see recover_pending).
         `name` is what the list's `name` filter matches: the action's name, or `pkg/name`."""
-        await self.db.execute(
+        await self.write(
             "INSERT INTO activations (id, namespace, name, start, status, doc) VALUES (?, ?, ?, ?, ?, ?)",
             (activation_id, namespace, name, start, PENDING, dumps(meta)))
 
     async def complete(self, record: dict[str, Any]) -> bool:
         """Store the final record of a pending activation; False if it was already completed."""
-        cursor = await self.db.execute(
+        changed = await self.write(
             "UPDATE activations SET status = ?, start = ?, doc = ? WHERE id = ? AND status = ?",
             (record["response"]["status"], record["start"], dumps(record), record["activationId"], PENDING))
-        return cursor.rowcount > 0
+        return changed > 0
 
     async def get_activation(self, namespace: str, activation_id: str) -> dict[str, Any] | None:
         rows = await self.db.execute_fetchall(
@@ -32,7 +33,7 @@ class ActivationStore(StoreBase):
         return json.loads(rows[0][0]) if rows else None
 
     async def update_pending(self, activation_id: str, meta: dict[str, Any]) -> None:
-        await self.db.execute("UPDATE activations SET doc = ? WHERE id = ? AND status = ?",
+        await self.write("UPDATE activations SET doc = ? WHERE id = ? AND status = ?",
                               (dumps(meta), activation_id, PENDING))
 
     async def pending_activations(self) -> list[tuple[str, dict[str, Any]]]:
@@ -80,7 +81,6 @@ class ActivationStore(StoreBase):
         rows = await self.db.execute_fetchall(
             "SELECT id, doc FROM activations WHERE status = ?", (PENDING,))
         end = now_ms()
-        for activation_id, doc in rows:
-            meta = json.loads(doc)
-            await self.complete(pending_failure(activation_id, meta, end, message))
+        await asyncio.gather(*(self.complete(pending_failure(activation_id, json.loads(doc), end, message))
+                               for activation_id, doc in rows))
         return len(rows)

@@ -16,14 +16,14 @@ class ApiStore(StoreBase):
         return json.loads(rows[0][0]) if rows else None
 
     async def put_api(self, namespace: str, basepath: str, doc: dict[str, Any]) -> None:
-        await self.db.execute(
+        await self.write(
             "INSERT OR REPLACE INTO apis (namespace, basepath, doc, updated) VALUES (?, ?, ?, ?)",
             (namespace, basepath, dumps(doc), now_ms()))
 
     async def delete_api(self, namespace: str, basepath: str) -> bool:
-        cursor = await self.db.execute("DELETE FROM apis WHERE namespace = ? AND basepath = ?",
+        changed = await self.write("DELETE FROM apis WHERE namespace = ? AND basepath = ?",
                                        (namespace, basepath))
-        return cursor.rowcount > 0
+        return changed > 0
 
     async def list_apis(self, namespace: str | None = None) -> list[tuple[str, dict[str, Any]]]:
         """(namespace, document) of every API, or of one namespace's, in base path order."""

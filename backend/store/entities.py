@@ -25,13 +25,13 @@ class EntityStore(StoreBase):
         return Action.from_json(json.loads(rows[0][0])) if rows else None
 
     async def put_action(self, action: Action) -> None:
-        await self.db.execute(
+        await self.write(
             "INSERT OR REPLACE INTO actions (namespace, name, doc, updated) VALUES (?, ?, ?, ?)",
             (action.namespace, action.name, dumps(action.to_json()), action.updated))
 
     async def delete_action(self, path: str, name: str) -> bool:
-        cursor = await self.db.execute("DELETE FROM actions WHERE namespace = ? AND name = ?", (path, name))
-        return cursor.rowcount > 0
+        changed = await self.write("DELETE FROM actions WHERE namespace = ? AND name = ?", (path, name))
+        return changed > 0
 
     async def list_actions(self, root: str, skip: int, limit: int) -> list[Action]:
         """Every action of a namespace, those in its packages included, newest first."""
@@ -64,16 +64,14 @@ class EntityStore(StoreBase):
         return Package.from_json(json.loads(rows[0][0])) if rows else None
 
     async def put_package(self, package: Package) -> None:
-        await self.db.execute(
+        await self.write(
             "INSERT OR REPLACE INTO packages (namespace, name, doc, updated) VALUES (?, ?, ?, ?)",
             (package.namespace, package.name, dumps(package.to_json()), package.updated))
 
     async def delete_package(self, namespace: str, name: str, with_actions: bool = False) -> None:
-        """Delete a package and, with `with_actions`, its actions first: a crash in between leaves
-        an empty package, never actions without their package."""
-        if with_actions:
-            await self.db.execute("DELETE FROM actions WHERE namespace = ?", (f"{namespace}/{name}",))
-        await self.db.execute("DELETE FROM packages WHERE namespace = ? AND name = ?", (namespace, name))
+        """Delete a package and, with `with_actions`, its actions, in one transaction."""
+        actions = [("DELETE FROM actions WHERE namespace = ?", (f"{namespace}/{name}",))] if with_actions else []
+        await self.atomic([*actions, ("DELETE FROM packages WHERE namespace = ? AND name = ?", (namespace, name))])
 
     async def list_packages(self, namespace: str, skip: int, limit: int, *,
                             shared_only: bool = False) -> list[Package]:

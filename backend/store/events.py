@@ -24,7 +24,7 @@ class EventStore(StoreBase):
     # --- triggers and rules -------------------------------------------------------------------
 
     async def put_trigger(self, trigger: Trigger) -> None:
-        await self.db.execute(
+        await self.write(
             "INSERT OR REPLACE INTO triggers (namespace, name, doc, updated) VALUES (?, ?, ?, ?)",
             (trigger.namespace, trigger.name, dumps(trigger.to_json()), trigger.updated))
 
@@ -42,12 +42,12 @@ class EventStore(StoreBase):
         return [Trigger.from_json(json.loads(r[0])) for r in rows]
 
     async def put_rule(self, rule: Rule) -> None:
-        await self.db.execute(
+        await self.write(
             "INSERT OR REPLACE INTO rules (namespace, name, doc, updated) VALUES (?, ?, ?, ?)",
             (rule.namespace, rule.name, dumps(rule.to_json()), rule.updated))
 
     async def delete_rule(self, namespace: str, name: str) -> None:
-        await self.db.execute("DELETE FROM rules WHERE namespace = ? AND name = ?", (namespace, name))
+        await self.write("DELETE FROM rules WHERE namespace = ? AND name = ?", (namespace, name))
 
     async def all_rules(self) -> list[Rule]:
         rows = await self.db.execute_fetchall("SELECT doc FROM rules")
@@ -66,7 +66,7 @@ class EventStore(StoreBase):
         await self.atomic([*statements, *also])
 
     async def fire_delivered(self, fire_id: str) -> None:
-        await self.db.execute("DELETE FROM fires WHERE id = ?", (fire_id,))
+        await self.write("DELETE FROM fires WHERE id = ?", (fire_id,))
 
     async def undelivered_fires(self) -> list[dict[str, Any]]:
         rows = await self.db.execute_fetchall("SELECT doc FROM fires ORDER BY rowid")
@@ -79,8 +79,8 @@ class EventStore(StoreBase):
 
     async def add_record(self, record: dict[str, Any]) -> bool:
         """A final record for an id that has none yet (a rule's action that could not be started)."""
-        cursor = await self.db.execute(*_insert_record(record, "INSERT OR IGNORE"))
-        return cursor.rowcount > 0
+        changed = await self.write(*_insert_record(record, "INSERT OR IGNORE"))
+        return changed > 0
 
     # --- feeds (an alarm's schedule, a Kafka topic's subscription) and their positions ---------
 

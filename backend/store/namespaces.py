@@ -52,12 +52,12 @@ class NamespaceStore(StoreBase):
     async def create_namespace(self, name: str) -> Identity | None:
         """A new namespace with a fresh key, or None when the name is taken."""
         uid, key = new_key()
-        cursor = await self.db.execute(
+        changed = await self.write(
             "INSERT OR IGNORE INTO namespaces (name, uuid, key, limits, created) VALUES (?, ?, ?, '{}', ?)",
             (name, uid, key, now_ms()))
-        if cursor.rowcount == 0:
+        if changed == 0:
             return None
         return Identity(name, uid, key, {})
 
     async def set_limits(self, name: str, limits: dict[str, int]) -> None:
-        await self.db.execute("UPDATE namespaces SET limits = ? WHERE name = ?", (dumps(limits), name))
+        await self.write("UPDATE namespaces SET limits = ? WHERE name = ?", (dumps(limits), name))
