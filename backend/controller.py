@@ -18,14 +18,14 @@ from fastapi import Request
 from . import catalog, kinds
 from . import errors as X
 from .activations import Accepted, new_activation_id, now_ms, pending_failure, pending_meta
-from .bus import HEALTH_TOPIC, Bus, Consumer, completed_topic
+from .bus import HEALTH_TOPIC, Bus, Consumer, Delivery, completed_topic
 from .errors import EntityError
 from .events.service import Events
 from .failover import Failover
 from .health import HealthProbes
 from .kinds import SEQUENCE
 from .loadbalancer import Inflight, LoadBalancer, NoInvokers
-from .messages import ActivationMessage, PingMessage, StartMessage, decode_ack
+from .messages import ActivationMessage, CompletionMessage, PingMessage, StartMessage, decode_ack
 from .metrics import Metrics
 from .names import DEFAULT_NAMESPACE, OWN_NAMESPACE, SYSTEM_NAMESPACE
 from .registry import Registry, Resolved, owns
@@ -61,6 +61,7 @@ class Controller:
         self._completed_at: deque[float] = deque()
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
+        self._storing: set[asyncio.Task[None]] = set()  # completions being stored
         self.accepting = True
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -147,6 +148,8 @@ class Controller:
     # --- completions --------------------------------------------------------------------------
 
     async def _consume_completions(self, consumer: Consumer) -> None:
+        """Each completion is stored in a task of its own, so that the completions that arrive
+        together commit together (the store's writer groups them) instead of one per loop turn."""
         while True:
             delivery = await consumer.get()
             try:
@@ -154,10 +157,25 @@ class Controller:
                 if isinstance(ack, StartMessage):
                     self.failover.on_start(ack)
                 else:
-                    await self._complete(ack.record, ack.invoker, "system" if ack.is_system_error else "ok")
+                    task = asyncio.create_task(self._store_completion(ack, delivery))
+                    self._storing.add(task)
+                    task.add_done_callback(self._storing.discard)
+                    continue
             except Exception:
                 log.exception("could not process a completion")
-            delivery.ack()  # stored (or useless): a restarted controller need not read it again
+            delivery.ack()
+
+    async def _store_completion(self, ack: CompletionMessage, delivery: Delivery) -> None:
+        try:
+            await self._complete(ack.record, ack.invoker, "system" if ack.is_system_error else "ok")
+        except Exception:
+            log.exception("could not process a completion")
+        delivery.ack()  # stored (or useless): a restarted controller need not read it again
+
+    async def completions_stored(self) -> None:
+        """Until every completion handed out by the bus so far is stored (failover's catch-up)."""
+        while self._storing:
+            await asyncio.gather(*self._storing, return_exceptions=True)
 
     async def _consume_health(self, consumer: Consumer) -> None:
         while True:

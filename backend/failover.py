@@ -125,6 +125,7 @@ class Failover:
         deadline = loop.time() + bound_s
         while await self.completions.backlog() and loop.time() < deadline:
             await asyncio.sleep(0.05)
+        await self.ctl.completions_stored()  # handed out is not yet stored: each goes on in a task
 
     # --- losing an invoker --------------------------------------------------------------------
 
