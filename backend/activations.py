@@ -107,6 +107,7 @@ class Accepted:
     async def wait(self, timeout_s: float) -> dict[str, Any] | None:
         """The record, or None if it is not there within `timeout_s` (the activation goes on)."""
         try:
-            return await asyncio.wait_for(asyncio.shield(self.done), timeout_s)
+            async with asyncio.timeout(timeout_s):  # unlike wait_for, no task per call
+                return await asyncio.shield(self.done)
         except TimeoutError:
             return None

@@ -168,7 +168,8 @@ class LogCollector:
                 break
             self._changed.clear()
             try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await self._changed.wait()
             except TimeoutError:
                 break
         lines, self._lines = self._lines, []
@@ -213,7 +214,8 @@ class Container(ABC):
         assert self.connection is not None
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         try:
-            status, data = await asyncio.wait_for(self.connection.post(path, body), timeout_s)
+            async with asyncio.timeout(timeout_s):  # unlike wait_for, no task per call
+                status, data = await self.connection.post(path, body)
             return RunOutcome(status, data)
         except TimeoutError:
             return RunOutcome(timed_out=True)
