@@ -19,4 +19,9 @@ class Metrics:
                                 ["invoker", "state"], registry=self.registry)
         self.inflight = Gauge("squall_inflight_activations", "Accepted activations not yet completed",
                               registry=self.registry)
+        self.store_commits = Gauge("squall_store_commits", "Transactions the store's writer committed",
+                                   registry=self.registry)
+        self.store_commit_max = Gauge("squall_store_commit_seconds_max",
+                                      "The longest the event loop spent in one commit of the store",
+                                      registry=self.registry)
 

@@ -83,4 +83,6 @@ async def metrics_text(ctl: Controller) -> bytes:
         for state, n in counts.items():
             ctl.metrics.containers.labels(str(inv["id"]), state).set(n)
     ctl.metrics.inflight.set(len(ctl.lb.inflight))
+    ctl.metrics.store_commits.set(ctl.store.writer.commits)
+    ctl.metrics.store_commit_max.set(ctl.store.writer.slowest_s)
     return generate_latest(ctl.metrics.registry)

@@ -89,6 +89,11 @@ class Squall:
         self.call("PUT", f"/api/v1/namespaces/_/actions/{name}?overwrite=true",
                   {"exec": {"kind": "python:3", "code": code}, "limits": {"memory": 128}})
 
+    def metric(self, name: str) -> float:
+        self.conn.request("GET", "/metrics", headers=self.admin)
+        text = self.conn.getresponse().read().decode()
+        return float(re.search(rf"^{name} (\S+)$", text, re.M).group(1))
+
     def rss_mb(self) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
@@ -250,7 +255,11 @@ def main() -> None:
             ones.append(round_robin(squall, ["noop"], args.seconds)["rps"])
             manys.append(round_robin(squall, names, args.seconds)["rps"])
         one, many = sum(ones) / len(ones), {"rps": sum(manys) / len(manys)}
+        commits_before = squall.metric("squall_store_commits")
+        grouped = round_robin(squall, ["noop"], args.seconds)
+        commits_per_invoke = (squall.metric("squall_store_commits") - commits_before) / (grouped["rps"] * args.seconds)
         api_ms, direct_ms = warm_overhead(squall, args.n)
+        longest_commit_ms = squall.metric("squall_store_commit_seconds_max") * 1000
     finally:
         squall.stop()
         squall.remove()
@@ -280,6 +289,8 @@ def main() -> None:
     rows += [
         ("throughput c=32: echo endpoint (floor)", f"{floor:.0f}/s", "", ""),
         ("throughput c=32: blocking invoke via the API", f"{one:.0f}/s", f"{one / floor:.0%} of the floor", ">= 25 %"),
+        ("store: commits per invoke at c=32 (2 writes each)", f"{commits_per_invoke:.2f}", "", "reported"),
+        ("store: longest commit on the event loop", f"{longest_commit_ms:.2f} ms", "", "reported"),
         ("warm: direct /run p50 (p99)", f"{d50:.3f} ms ({d99:.3f})", "", ""),
         ("warm: API invoke p50 (p99)", f"{a50:.3f} ms ({a99:.3f})", f"{a50 / d50:.2f}x direct", "<= 2x"),
         ("100 actions round robin, all warm, c=32", f"{many['rps']:.0f}/s", f"{many['rps'] / one:.0%} of one action",
