@@ -90,8 +90,10 @@ class Squall:
                   {"exec": {"kind": "python:3", "code": code}, "limits": {"memory": 128}})
 
     def metric(self, name: str) -> float:
-        self.conn.request("GET", "/metrics", headers=self.admin)
-        text = self.conn.getresponse().read().decode()
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)  # idle: the kept one timed out
+        conn.request("GET", "/metrics", headers=self.admin)
+        text = conn.getresponse().read().decode()
+        conn.close()
         return float(re.search(rf"^{name} (\S+)$", text, re.M).group(1))
 
     def rss_mb(self) -> float:
