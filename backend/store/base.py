@@ -1,4 +1,5 @@
-"""The store's connection and schema: one SQLite database in WAL mode under $SQUALL_HOME.
+"""The store's connections and schema: one SQLite database in WAL mode under $SQUALL_HOME, read
+through aiosqlite's thread and written on the loop's (writer.py).
 
 WAL with synchronous=NORMAL survives a killed process (only a power loss can drop the last
 transactions), which is what 'nothing accepted is lost' needs without an fsync per activation.
@@ -128,7 +129,7 @@ class StoreBase:
 
     async def write(self, sql: str, args: Sequence[Any] = ()) -> int:
         """One statement, committed before this returns: the number of rows it changed."""
-        return (await self.writer.write(sql, args))[0]
+        return (await self.writer.atomic([(sql, args)]))[0]
 
     async def atomic(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
         """Several writes as one unit: a crash keeps all of them or none, and no other statement
