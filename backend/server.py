@@ -20,6 +20,7 @@ import uvicorn
 
 from .bus import Bus, MemoryBus
 from .api import create_app
+from .api.coalescing import CoalescingHttpProtocol
 from .controller import Controller
 from .containers import MAX_STARTS
 from .invoker import Invoker
@@ -172,7 +173,7 @@ class Squall:
         await self._wait_for_invokers()
         uv_config = uvicorn.Config(self.app, host=self.config.host, port=self.config.port,
                                    log_level="warning", access_log=False, lifespan="off",
-                                   loop="none", http="httptools",
+                                   loop="none", http=CoalescingHttpProtocol,
                                    timeout_graceful_shutdown=int(self.config.shutdown_grace_s) + 5)
         self._server = _EmbeddedServer(uv_config)
         self._serve_task = asyncio.create_task(self._server.serve())
