@@ -24,7 +24,7 @@ from .api.coalescing import CoalescingHttpProtocol
 from .controller import Controller
 from .containers import MAX_STARTS
 from .invoker import Invoker
-from . import kinds, languages
+from . import heap, kinds, languages
 from .errors import EntityError
 from .kinds import DEFAULT_KIND
 from .limits import MEMORY_DEFAULT_MB
@@ -270,6 +270,7 @@ async def run_until_signalled(squall: Squall) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await squall.start()
+    heap.settle()
     runtime = squall.runtime.name if squall.runtime else "none in this process"
     print(f"Squall is up at {squall.api_host} (runtime {runtime}, bus {squall.bus.name}, "
           f"{len(squall.invokers)} local invoker(s)).\n"
@@ -292,6 +293,7 @@ async def run_invoker_until_signalled(config: Config, invoker_id: int) -> None:
     await bus.start()
     invoker = make_invoker(config, invoker_id, bus, choose_runtime(config))
     await invoker.start()
+    heap.settle()
     print(f"invoker{invoker_id} is up on {bus.name} {config.kafka} (runtime {invoker.runtime.name}, "
           f"{config.user_memory_mb} MB)", flush=True)
     await stop.wait()

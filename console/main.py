@@ -45,6 +45,7 @@ def _log_to_file(home: Path, level: str) -> Path:
 
 
 async def _run_embedded(args: argparse.Namespace) -> None:
+    from backend import heap
     from backend.server import Squall, config_from_args
 
     from .app import SquallConsole
@@ -54,6 +55,7 @@ async def _run_embedded(args: argparse.Namespace) -> None:
     print(f"starting Squall on {config.api_host} (logs: {log_path}) …", file=sys.stderr, flush=True)
     squall = Squall(config)
     await squall.start()
+    heap.settle()
     admin = squall.controller.identity("whisk.system")
     assert admin is not None
     client = AsyncApiClient(squall.api_host, admin.auth, args.namespace)
