@@ -330,6 +330,11 @@ class Controller:
         # update; callers await `recorded` before they hand the activation id to anyone.
         recorded = asyncio.ensure_future(
             self.store.add_pending(activation_id, who.namespace, target.name.relative, accepted, meta))
+        if self.bus.durable:
+            # A message on Kafka outlives this process: were it out before its record, a crash in
+            # between would leave a run no restart knows of, and a replayed fire would run it again.
+            # On the in-process bus both go together, so the commit overlaps the run.
+            await recorded
         message = ActivationMessage(
             transid=transid or new_activation_id(), activation_id=activation_id, namespace=who.namespace,
             name=action.name, version=action.version, subject=who.namespace, blocking=True,
