@@ -1,9 +1,9 @@
 """uvicorn's HTTP protocol with a response's writes sent as one.
 
 uvicorn writes a response's head and its body in two `transport.write` calls, and uvloop sends
-each at once: two syscalls, and two wake-ups of a client that sleeps until its response arrives
-(on this machine kind a wake-up of a halted vCPU is the largest cost of a small request). Here the
-writes made during one step of the loop are joined and sent right after it, in one syscall.
+each at once: two syscalls, and a client that reads as soon as data arrives wakes twice. Here the
+writes made during one step of the loop are joined and sent right after it, in one syscall. In
+interleaved A/B rounds of blocking invokes at c=32 that served 10 % more (docs/benchmarks.md).
 """
 
 from __future__ import annotations
