@@ -2,8 +2,8 @@
 (or, in a blackbox image, on a TCP port: `--port`, with the action baked in: `--action FILE`).
 
 Standard library only, so that it runs unchanged in any image and as a plain subprocess. One
-connection at a time runs one activation at a time (OpenWhisk's concurrency 1), so the action runs
-right on the event loop's thread: nothing else needs it while it runs.
+connection at a time runs one activation at a time (OpenWhisk's concurrency 1), so the proxy is a
+plain blocking server and the action runs on its thread (and may run an event loop of its own).
 
 Python actions run in this process. Any other language runs in a launcher (`--launcher`, the
 actionloop idea) that this proxy starts with itself (so a prewarmed container has its JVM or node
@@ -22,18 +22,19 @@ texts stay here, in one place for every language:
 from __future__ import annotations
 
 import argparse
-import asyncio
-import base64
-import io
 import json
 import os
-import subprocess
+import socket
 import sys
-import tempfile
 import traceback
 import types
-import zipfile
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+# Every cold start waits on this module's imports: what only a zip or a launcher needs is imported
+# where it is used (asyncio, zipfile and the like took 60 ms of a proxy's start in the image).
+if TYPE_CHECKING:
+    import io
+    import subprocess
 
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 OOM_EXIT_CODE = 137  # what Docker reports for an OOM kill, used here for a MemoryError
@@ -83,6 +84,10 @@ class Proxy:
 
     @staticmethod
     def _load_binary(code: str) -> types.ModuleType:
+        import base64
+        import io
+        import tempfile
+        import zipfile
         root = tempfile.mkdtemp(prefix="action-")
         with zipfile.ZipFile(io.BytesIO(base64.b64decode(code))) as archive:
             archive.extractall(root)
@@ -111,7 +116,9 @@ class Proxy:
             return 200, result
         if self.main is None:
             return 502, {"error": "Cannot run an action that was not initialized."}
-        os.environ.update(env)
+        for key, val in env.items():  # only what changed: each putenv costs (the id changes every run)
+            if os.environ.get(key) != val:
+                os.environ[key] = val
         try:
             result = self.main(body.get("value") or {})
         except MemoryError:
@@ -140,6 +147,7 @@ class Launcher:
     def start(self) -> None:
         """With the proxy, before any /init: a prewarmed container has its runtime (a JVM, node)
         up already, and an init only loads the action's code."""
+        import subprocess
         read_end, write_end = os.pipe()
 
         def answers_on_fd3() -> None:  # in the child; every other descriptor closes at exec (PEP 446)
@@ -154,6 +162,10 @@ class Launcher:
         self.answers = os.fdopen(read_end, "rb")
 
     def init(self, code: str, binary: bool, main: str, env: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        import base64
+        import io
+        import tempfile
+        import zipfile
         self.initialized = True
         root = tempfile.mkdtemp(prefix="action-")
         if binary:
@@ -223,38 +235,49 @@ def _end_activation() -> None:
             pass
 
 
-async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, proxy: Proxy) -> None:
+def _serve(conn: socket.socket, proxy: Proxy) -> None:
+    """One connection's requests, one after another: plain blocking reads, as nothing else can
+    run while an activation does (no event loop to turn per request, nor to import at start)."""
+    buffer = bytearray()
     try:
         while True:
-            line = await reader.readline()
-            if not line:
-                return
+            while (head_end := buffer.find(b"\r\n\r\n")) < 0:
+                if not _receive(conn, buffer):
+                    return
+            head = bytes(buffer[:head_end]).decode("latin-1").split("\r\n")
+            del buffer[:head_end + 4]
             try:
-                method, path, _ = line.decode("latin-1").split(" ", 2)
+                method, path, _ = head[0].split(" ", 2)
             except ValueError:
                 return
             length = 0
-            while True:
-                header = await reader.readline()
-                if header in (b"\r\n", b"\n", b""):
-                    break
-                name, _, value = header.decode("latin-1").partition(":")
+            for header in head[1:]:
+                name, _, value = header.partition(":")
                 if name.strip().lower() == "content-length":
                     length = int(value.strip())
-            raw = await reader.readexactly(length) if length else b""
+            while len(buffer) < length:
+                if not _receive(conn, buffer):
+                    return
+            raw = bytes(buffer[:length])
+            del buffer[:length]
             status, payload = _dispatch(proxy, method, path, raw)
             try:
                 data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             except (TypeError, ValueError):
                 status, data = 502, b'{"error":"The action did not produce a valid JSON response."}'
-            writer.write(
+            conn.sendall(
                 b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
                 % (status, _REASONS.get(status, "Error").encode(), len(data)) + data)
-            await writer.drain()
-    except (ConnectionError, asyncio.IncompleteReadError):
+    except (OSError, ValueError):  # the invoker went away, or sent what is not HTTP
         return
     finally:
-        writer.close()
+        conn.close()
+
+
+def _receive(conn: socket.socket, buffer: bytearray) -> bool:
+    chunk = conn.recv(1 << 16)
+    buffer += chunk
+    return bool(chunk)
 
 
 def _dispatch(proxy: Proxy, method: str, path: str, raw: bytes) -> tuple[int, Any]:
@@ -274,18 +297,24 @@ def _dispatch(proxy: Proxy, method: str, path: str, raw: bytes) -> tuple[int, An
         _end_activation()
 
 
-async def main_async(socket_path: str, proxy: Proxy, port: int | None = None) -> None:
+def listen(socket_path: str, port: int | None = None) -> socket.socket:
     if port is not None:  # a blackbox image: the invoker connects to the container's address
-        server = await asyncio.start_server(lambda r, w: _serve(r, w, proxy), host="0.0.0.0", port=port,
-                                            limit=64 * 1024 * 1024)
+        listener = socket.create_server(("0.0.0.0", port), backlog=16)
     else:
         if os.path.exists(socket_path):
             os.unlink(socket_path)
-        server = await asyncio.start_unix_server(lambda r, w: _serve(r, w, proxy), path=socket_path,
-                                                 limit=64 * 1024 * 1024)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(socket_path)
+        listener.listen(16)
         os.chmod(socket_path, 0o777)
-    async with server:
-        await server.serve_forever()
+    return listener
+
+
+def serve_forever(listener: socket.socket, proxy: Proxy) -> None:
+    """Connections in turn: the invoker holds one at a time (a probe's comes and goes)."""
+    while True:
+        conn, _ = listener.accept()
+        _serve(conn, proxy)
 
 
 def main() -> None:
@@ -302,7 +331,7 @@ def main() -> None:
     if proxy.launcher is not None:
         proxy.launcher.start()
     try:
-        asyncio.run(main_async(args.socket, proxy, args.port))
+        serve_forever(listen(args.socket, args.port), proxy)
     except KeyboardInterrupt:
         pass
 
