@@ -9,6 +9,7 @@ import os
 import resource
 import shutil
 import signal
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -17,7 +18,8 @@ from . import actionproxy, languages
 from .kinds import BLACKBOX
 from .limits import MB
 from .runtimes import (
-    LOG_LINE_LIMIT, PROXY_SOURCE, Container, ProxyConnection, Runtime, RuntimeUnavailable, log, proxy_launcher_args,
+    LOG_LINE_LIMIT, PROXY_SOURCE, Container, LogCollector, ProxyConnection, Runtime, RuntimeUnavailable, log,
+    proxy_launcher_args,
 )
 
 PR_SET_PDEATHSIG = 1
@@ -38,57 +40,88 @@ def _limit_resources(memory_mb: int, address_space: bool) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+class _ProxyProcess(asyncio.SubprocessProtocol):
+    """The proxy's stdout and stderr, cut into lines for the container's log collector right in the
+    callback that reads them (two reader tasks per container woke twice per activation for the
+    sentinels alone), and its exit."""
+
+    def __init__(self, logs: LogCollector) -> None:
+        self.logs = logs
+        self.exited: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._partial = {1: bytearray(), 2: bytearray()}
+        self._dropping = {1: False, 2: False}  # in a line over LOG_LINE_LIMIT: skip to its end
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        stream = _STREAMS[fd]
+        partial = self._partial[fd]
+        start = 0
+        while (newline := data.find(b"\n", start)) >= 0:
+            if self._dropping[fd]:
+                self._dropping[fd] = False
+            elif partial:
+                partial += data[start:newline + 1]
+                self.logs.feed(stream, bytes(partial))
+                partial.clear()
+            else:
+                self.logs.feed(stream, data[start:newline + 1])
+            start = newline + 1
+        if start < len(data) and not self._dropping[fd]:
+            partial += data[start:]
+            if len(partial) > LOG_LINE_LIMIT:
+                self.logs.dropped(stream)
+                partial.clear()
+                self._dropping[fd] = True
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd not in _STREAMS:
+            return
+        if self._partial[fd]:  # a last line without its newline
+            self.logs.feed(_STREAMS[fd], bytes(self._partial[fd]))
+            self._partial[fd].clear()
+        self.logs.close(_STREAMS[fd])
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
+_STREAMS = {1: "stdout", 2: "stderr"}
+
+
 class ProcessContainer(Container):
-    def __init__(self, kind: str, memory_mb: int, directory: Path, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, kind: str, memory_mb: int, directory: Path) -> None:
         super().__init__()
         self.id = directory.name
         self.kind = kind
         self.memory_mb = memory_mb
         self.directory = directory
-        self.process = process
-        self._readers = [
-            asyncio.create_task(self._pump("stdout", process.stdout)),
-            asyncio.create_task(self._pump("stderr", process.stderr)),
-        ]
+        self.process: asyncio.SubprocessTransport | None = None
+        self.protocol = _ProxyProcess(self.logs)
 
-    async def _pump(self, stream: str, source: asyncio.StreamReader | None) -> None:
-        assert source is not None
+    async def _wait(self, timeout_s: float) -> int | None:
+        """The proxy's exit code, or None if it is still running after `timeout_s`."""
         try:
-            while True:
-                try:
-                    line = await source.readline()
-                except ValueError:  # one line over the reader's limit: drop it, keep the pipe drained
-                    self.logs.dropped(stream)
-                    continue
-                if not line:
-                    break
-                self.logs.feed(stream, line)
-        except ConnectionError:
-            pass
-        finally:
-            self.logs.close(stream)
+            await asyncio.wait_for(asyncio.shield(self.protocol.exited), timeout_s)
+        except TimeoutError:
+            return None
+        return self.process.get_returncode() if self.process is not None else None
 
     async def out_of_memory(self) -> bool:
-        try:
-            code = await asyncio.wait_for(self.process.wait(), 1.0)
-        except TimeoutError:
-            return False
-        return code == actionproxy.OOM_EXIT_CODE
+        return await self._wait(1.0) == actionproxy.OOM_EXIT_CODE
 
     async def destroy(self) -> None:
         if self.connection is not None:
             self.connection.close()
-        if self.process.returncode is None:
+        if self.process is None:
+            return
+        if self.process.get_returncode() is None:
             try:
-                os.killpg(self.process.pid, 9)
+                os.killpg(self.process.get_pid(), 9)
             except ProcessLookupError:
                 pass
-        try:
-            await asyncio.wait_for(self.process.wait(), 5.0)
-        except TimeoutError:
+        if not self.protocol.exited.done() and await self._wait(5.0) is None:
             log.warning("container %s did not exit after SIGKILL", self.id)
-        for task in self._readers:
-            task.cancel()
+        self.process.close()
         await asyncio.to_thread(shutil.rmtree, self.directory, True)
 
 
@@ -124,14 +157,13 @@ class ProcessRuntime(Runtime):
             "PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
             "LANG": "C.UTF-8", "__OW_API_HOST": self.api_host,
         }
-        process = await asyncio.create_subprocess_exec(
-            self.python, "-u", "-s", str(PROXY_SOURCE), "--socket", str(socket_path),
+        container = ProcessContainer(kind, memory_mb, directory)
+        container.process, _ = await asyncio.get_running_loop().subprocess_exec(
+            lambda: container.protocol, self.python, "-u", "-s", str(PROXY_SOURCE), "--socket", str(socket_path),
             *proxy_launcher_args(language, launcher),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=tmp, env=env, limit=LOG_LINE_LIMIT,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp, env=env,
             preexec_fn=lambda: _limit_resources(memory_mb, address_space=launcher is None),
         )
-        container = ProcessContainer(kind, memory_mb, directory, process)
         container.connection = ProxyConnection(str(socket_path))
         try:
             loop = asyncio.get_running_loop()

@@ -58,7 +58,9 @@ class ProxyConnection:
     (`host`, `port`) for a blackbox container, which serves its own image's proxy on its address.
 
     One container runs one activation at a time, so one connection with no pool is all the hot path
-    needs, and it avoids the per-request cost of a general client (see performance-notes.md).
+    needs, and it avoids the per-request cost of a general client (see performance-notes.md). It is
+    a protocol, not a stream pair: the answer is parsed in the one callback that brings its bytes,
+    where a StreamReader took a future and a loop turn per header line.
     """
 
     def __init__(self, path: str | None = None, *, host: str | None = None, port: int | None = None) -> None:
@@ -67,17 +69,17 @@ class ProxyConnection:
         self.path = path
         self.host = host
         self.port = port
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._protocol: _ProxyProtocol | None = None
 
     async def _open(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
         if self.path is not None:
-            self._reader, self._writer = await asyncio.open_unix_connection(self.path, limit=64 * MB)
+            _, self._protocol = await loop.create_unix_connection(_ProxyProtocol, self.path)
             return
         # A container still starting may drop the SYN rather than refuse it: bound each attempt.
-        attempt = max(0.05, min(1.0, deadline - asyncio.get_running_loop().time()))
-        self._reader, self._writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port, limit=64 * MB), attempt)
+        attempt = max(0.05, min(1.0, deadline - loop.time()))
+        _, self._protocol = await asyncio.wait_for(loop.create_connection(_ProxyProtocol, self.host, self.port),
+                                                   attempt)
 
     async def connect(self, deadline: float) -> None:
         loop = asyncio.get_running_loop()
@@ -94,36 +96,76 @@ class ProxyConnection:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.01)  # a cold start waits on this: do not overshoot by much
 
-    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        if self._writer is None or self._reader is None:
+    async def post(self, path: str, body: bytes, timeout_s: float) -> tuple[int, bytes]:
+        """The answer's status and body; TimeoutError after `timeout_s` (the connection is then
+        useless, as is the container), ProxyGone if the proxy closed it."""
+        protocol = self._protocol
+        if protocol is None or protocol.transport is None:
             raise ProxyGone("not connected")
+        loop = asyncio.get_running_loop()
+        answer = protocol.answer = loop.create_future()
+        timer = loop.call_later(timeout_s, _expire, answer)
+        protocol.transport.write(
+            b"POST %s HTTP/1.1\r\nHost: action\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (path.encode(), len(body)) + body)
         try:
-            self._writer.write(
-                b"POST %s HTTP/1.1\r\nHost: action\r\nContent-Type: application/json\r\n"
-                b"Content-Length: %d\r\n\r\n" % (path.encode(), len(body)) + body)
-            await self._writer.drain()
-            status_line = await self._reader.readline()
-            if not status_line:
-                raise ProxyGone("connection closed")
-            status = int(status_line.split(b" ", 2)[1])
+            return await answer
+        finally:
+            timer.cancel()
+            protocol.answer = None
+
+    def close(self) -> None:
+        if self._protocol is not None and self._protocol.transport is not None:
+            self._protocol.transport.close()
+        self._protocol = None
+
+
+def _expire(answer: asyncio.Future[tuple[int, bytes]]) -> None:
+    if not answer.done():
+        answer.set_exception(TimeoutError())
+
+
+class _ProxyProtocol(asyncio.Protocol):
+    """Bytes in, one answer out: `answer` is the future of the request in flight."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.answer: asyncio.Future[tuple[int, bytes]] | None = None
+        self._buffer = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        if self.answer is None or self.answer.done():
+            return
+        buffer = self._buffer
+        head_end = buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        try:
+            lines = bytes(buffer[:head_end]).split(b"\r\n")
+            status = int(lines[0].split(b" ", 2)[1])
             length = 0
-            while True:
-                header = await self._reader.readline()
-                if header in (b"\r\n", b"\n"):
-                    break
-                if not header:
-                    raise ProxyGone("connection closed")
+            for header in lines[1:]:
                 name, _, value = header.partition(b":")
                 if name.strip().lower() == b"content-length":
                     length = int(value.strip())
-            return status, await self._reader.readexactly(length)
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as ex:  # OSError: TCP too
-            raise ProxyGone(str(ex)) from None
+        except (ValueError, IndexError) as ex:
+            self.answer.set_exception(ProxyGone(f"not an HTTP answer: {ex}"))
+            return
+        end = head_end + 4 + length
+        if len(buffer) < end:
+            return
+        body = bytes(buffer[head_end + 4:end])
+        del buffer[:end]
+        self.answer.set_result((status, body))
 
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.answer is not None and not self.answer.done():
+            self.answer.set_exception(ProxyGone(str(exc) if exc else "connection closed"))
 
 
 def _timestamp() -> str:
@@ -214,8 +256,7 @@ class Container(ABC):
         assert self.connection is not None
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         try:
-            async with asyncio.timeout(timeout_s):  # unlike wait_for, no task per call
-                status, data = await self.connection.post(path, body)
+            status, data = await self.connection.post(path, body, timeout_s)
             return RunOutcome(status, data)
         except TimeoutError:
             return RunOutcome(timed_out=True)

@@ -34,7 +34,23 @@ T = TypeVar("T")
 NOOP = "def main(args):\n    return {}\n"
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
+class OneWriteHTTPConnection(http.client.HTTPConnection):
+    """http.client, but a request's head and body go out in one write, as curl, Go's net/http
+    (the wsk CLI) and Node's http (the npm client) send a small request. http.client writes them
+    apart, which over TCP costs the server a second wakeup and read per request (measured: 1.28
+    against 0.78 ms p50 for wrk's one write, same server): a cost of this client, not of Squall."""
+
+    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
+        if isinstance(message_body, bytes) and not encode_chunked:
+            self._buffer.extend((b"", b""))
+            message = b"\r\n".join(self._buffer) + message_body
+            del self._buffer[:]
+            self.send(message)
+            return
+        super()._send_output(message_body, encode_chunked)
+
+
+class UnixHTTPConnection(OneWriteHTTPConnection):
     def __init__(self, path: str) -> None:
         super().__init__("localhost")
         self.path = path
@@ -138,7 +154,7 @@ def main() -> None:
                        "Content-Type": "application/json"}
         admin_header = {**auth_header,
                         "Authorization": "Basic " + base64.b64encode(admin["AUTH"].encode()).decode()}
-        api = http.client.HTTPConnection("127.0.0.1", port)
+        api = OneWriteHTTPConnection("127.0.0.1", port)
         api.request("PUT", "/api/v1/system/namespaces/guest/limits",
                     json.dumps({"invocationsPerMinute": 10_000_000, "concurrentInvocations": 1000}), admin_header)
         assert api.getresponse().read()
