@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import socket
+import stat
 import sys
 import traceback
 import types
@@ -297,6 +298,23 @@ def _dispatch(proxy: Proxy, method: str, path: str, raw: bytes) -> tuple[int, An
         _end_activation()
 
 
+def logs_to_pipes(socket_path: str) -> None:
+    """Where the invoker made FIFOs named stdout and stderr beside the socket (the Docker runtime
+    does), this process's fds 1 and 2 (and so a launcher's and the action's children's) go there:
+    the invoker reads them directly instead of through the container engine."""
+    directory = os.path.dirname(socket_path)
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        path = os.path.join(directory, name)
+        try:
+            is_fifo = stat.S_ISFIFO(os.stat(path).st_mode)
+        except OSError:
+            continue
+        if is_fifo:
+            target = os.open(path, os.O_WRONLY)  # the invoker holds the read end open already
+            os.dup2(target, fd)
+            os.close(target)
+
+
 def listen(socket_path: str, port: int | None = None) -> socket.socket:
     if port is not None:  # a blackbox image: the invoker connects to the container's address
         listener = socket.create_server(("0.0.0.0", port), backlog=16)
@@ -327,6 +345,8 @@ def main() -> None:
     args = parser.parse_args()
     launcher = json.loads(args.launcher) if args.launcher else None
     codes = frozenset(int(c) for c in args.oom_exit_codes.split(",") if c.strip())
+    if args.port is None:
+        logs_to_pipes(args.socket)
     proxy = Proxy(launcher, codes, args.action)
     if proxy.launcher is not None:
         proxy.launcher.start()

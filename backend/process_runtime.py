@@ -18,7 +18,7 @@ from . import actionproxy, languages
 from .kinds import BLACKBOX
 from .limits import MB
 from .runtimes import (
-    LOG_LINE_LIMIT, PROXY_SOURCE, Container, LogCollector, ProxyConnection, Runtime, RuntimeUnavailable, log,
+    PROXY_SOURCE, Container, LogCollector, LogLines, ProxyConnection, Runtime, RuntimeUnavailable, log,
     proxy_launcher_args,
 )
 
@@ -46,39 +46,15 @@ class _ProxyProcess(asyncio.SubprocessProtocol):
     sentinels alone), and its exit."""
 
     def __init__(self, logs: LogCollector) -> None:
-        self.logs = logs
+        self.lines = LogLines(logs)
         self.exited: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._partial = {1: bytearray(), 2: bytearray()}
-        self._dropping = {1: False, 2: False}  # in a line over LOG_LINE_LIMIT: skip to its end
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
-        stream = _STREAMS[fd]
-        partial = self._partial[fd]
-        start = 0
-        while (newline := data.find(b"\n", start)) >= 0:
-            if self._dropping[fd]:
-                self._dropping[fd] = False
-            elif partial:
-                partial += data[start:newline + 1]
-                self.logs.feed(stream, bytes(partial))
-                partial.clear()
-            else:
-                self.logs.feed(stream, data[start:newline + 1])
-            start = newline + 1
-        if start < len(data) and not self._dropping[fd]:
-            partial += data[start:]
-            if len(partial) > LOG_LINE_LIMIT:
-                self.logs.dropped(stream)
-                partial.clear()
-                self._dropping[fd] = True
+        self.lines.data(_STREAMS[fd], data)
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        if fd not in _STREAMS:
-            return
-        if self._partial[fd]:  # a last line without its newline
-            self.logs.feed(_STREAMS[fd], bytes(self._partial[fd]))
-            self._partial[fd].clear()
-        self.logs.close(_STREAMS[fd])
+        if fd in _STREAMS:
+            self.lines.end(_STREAMS[fd])
 
     def process_exited(self) -> None:
         if not self.exited.done():

@@ -219,6 +219,43 @@ class LogCollector:
         return truncate_logs(lines, limit_bytes)
 
 
+class LogLines:
+    """A container's stdout and stderr as bytes arrive, cut into lines for its LogCollector: a
+    line over LOG_LINE_LIMIT is reported dropped as soon as it is that long, and skipped to its end."""
+
+    def __init__(self, logs: LogCollector) -> None:
+        self.logs = logs
+        self._partial = {"stdout": bytearray(), "stderr": bytearray()}
+        self._dropping = {"stdout": False, "stderr": False}
+
+    def data(self, stream: str, data: bytes) -> None:
+        partial = self._partial[stream]
+        start = 0
+        while (newline := data.find(b"\n", start)) >= 0:
+            if self._dropping[stream]:
+                self._dropping[stream] = False
+            elif partial:
+                partial += data[start:newline + 1]
+                self.logs.feed(stream, bytes(partial))
+                partial.clear()
+            else:
+                self.logs.feed(stream, data[start:newline + 1])
+            start = newline + 1
+        if start < len(data) and not self._dropping[stream]:
+            partial += data[start:]
+            if len(partial) > LOG_LINE_LIMIT:
+                self.logs.dropped(stream)
+                partial.clear()
+                self._dropping[stream] = True
+
+    def end(self, stream: str) -> None:
+        """The stream closed (the container is gone): a last line without its newline counts."""
+        if self._partial[stream]:
+            self.logs.feed(stream, bytes(self._partial[stream]))
+            self._partial[stream].clear()
+        self.logs.close(stream)
+
+
 def truncate_logs(lines: list[str], limit_bytes: int) -> list[str]:
     total = 0
     for i, line in enumerate(lines):
