@@ -2,8 +2,8 @@
 (or, in a blackbox image, on a TCP port: `--port`, with the action baked in: `--action FILE`).
 
 Standard library only, so that it runs unchanged in any image and as a plain subprocess. One
-connection at a time runs one activation at a time (OpenWhisk's concurrency 1), so the proxy is a
-plain blocking server and the action runs on its thread (and may run an event loop of its own).
+activation runs at a time (OpenWhisk's concurrency 1), so the proxy is a plain readiness loop over
+its connections and the action runs on its thread (and may run an event loop of its own).
 
 Python actions run in this process. Any other language runs in a launcher (`--launcher`, the
 actionloop idea) that this proxy starts with itself (so a prewarmed container has its JVM or node
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import selectors
 import socket
 import stat
 import sys
@@ -236,31 +237,26 @@ def _end_activation() -> None:
             pass
 
 
-def _serve(conn: socket.socket, proxy: Proxy) -> None:
-    """One connection's requests, one after another: plain blocking reads, as nothing else can
-    run while an activation does (no event loop to turn per request, nor to import at start)."""
-    buffer = bytearray()
+def _serve_ready(conn: socket.socket, buffer: bytearray, proxy: Proxy) -> bool:
+    """What one readable connection sent: every whole request in it answered in turn, the action
+    run right here (nothing else may run while it does); False once the connection is done."""
     try:
-        while True:
-            while (head_end := buffer.find(b"\r\n\r\n")) < 0:
-                if not _receive(conn, buffer):
-                    return
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            return False
+        buffer += chunk
+        while (head_end := buffer.find(b"\r\n\r\n")) >= 0:
             head = bytes(buffer[:head_end]).decode("latin-1").split("\r\n")
-            del buffer[:head_end + 4]
-            try:
-                method, path, _ = head[0].split(" ", 2)
-            except ValueError:
-                return
+            method, path, _ = head[0].split(" ", 2)
             length = 0
             for header in head[1:]:
                 name, _, value = header.partition(":")
                 if name.strip().lower() == "content-length":
                     length = int(value.strip())
-            while len(buffer) < length:
-                if not _receive(conn, buffer):
-                    return
-            raw = bytes(buffer[:length])
-            del buffer[:length]
+            if len(buffer) < head_end + 4 + length:
+                return True  # the body is still on its way
+            raw = bytes(buffer[head_end + 4:head_end + 4 + length])
+            del buffer[:head_end + 4 + length]
             status, payload = _dispatch(proxy, method, path, raw)
             try:
                 data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -269,16 +265,9 @@ def _serve(conn: socket.socket, proxy: Proxy) -> None:
             conn.sendall(
                 b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
                 % (status, _REASONS.get(status, "Error").encode(), len(data)) + data)
+        return True
     except (OSError, ValueError):  # the invoker went away, or sent what is not HTTP
-        return
-    finally:
-        conn.close()
-
-
-def _receive(conn: socket.socket, buffer: bytearray) -> bool:
-    chunk = conn.recv(1 << 16)
-    buffer += chunk
-    return bool(chunk)
+        return False
 
 
 def _dispatch(proxy: Proxy, method: str, path: str, raw: bytes) -> tuple[int, Any]:
@@ -329,10 +318,24 @@ def listen(socket_path: str, port: int | None = None) -> socket.socket:
 
 
 def serve_forever(listener: socket.socket, proxy: Proxy) -> None:
-    """Connections in turn: the invoker holds one at a time (a probe's comes and goes)."""
+    """A plain readiness loop: the invoker holds one connection, but another (a probe, a direct
+    /run) is served too, one request at a time, and no event loop is paid for (asyncio cost an
+    action process 410 µs of CPU per /run at c=32, this 245 µs, and 58 ms of its start)."""
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    buffers: dict[socket.socket, bytearray] = {}
     while True:
-        conn, _ = listener.accept()
-        _serve(conn, proxy)
+        for key, _ in selector.select():
+            if key.fileobj is listener:
+                conn, _ = listener.accept()
+                buffers[conn] = bytearray()
+                selector.register(conn, selectors.EVENT_READ)
+                continue
+            conn = key.fileobj  # type: ignore[assignment]
+            if not _serve_ready(conn, buffers[conn], proxy):
+                selector.unregister(conn)
+                del buffers[conn]
+                conn.close()
 
 
 def main() -> None:
