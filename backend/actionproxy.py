@@ -237,6 +237,18 @@ def _end_activation() -> None:
             pass
 
 
+def read_head(buffer: bytearray, head_end: int) -> tuple[list[bytes], int]:
+    """An HTTP message's head (the bytes before `head_end`): the words of its first line and its
+    Content-Length, 0 without one. The invoker's client reads the proxy's answers with it too."""
+    lines = bytes(buffer[:head_end]).split(b"\r\n")
+    length = 0
+    for header in lines[1:]:
+        name, _, value = header.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    return lines[0].split(b" ", 2), length
+
+
 def _serve_ready(conn: socket.socket, buffer: bytearray, proxy: Proxy) -> bool:
     """What one readable connection sent: every whole request in it answered in turn, the action
     run right here (nothing else may run while it does); False once the connection is done."""
@@ -246,13 +258,8 @@ def _serve_ready(conn: socket.socket, buffer: bytearray, proxy: Proxy) -> bool:
             return False
         buffer += chunk
         while (head_end := buffer.find(b"\r\n\r\n")) >= 0:
-            head = bytes(buffer[:head_end]).decode("latin-1").split("\r\n")
-            method, path, _ = head[0].split(" ", 2)
-            length = 0
-            for header in head[1:]:
-                name, _, value = header.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
+            start_line, length = read_head(buffer, head_end)
+            method, path, _ = (word.decode("latin-1") for word in start_line)
             if len(buffer) < head_end + 4 + length:
                 return True  # the body is still on its way
             raw = bytes(buffer[head_end + 4:head_end + 4 + length])

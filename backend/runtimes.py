@@ -145,13 +145,8 @@ class _ProxyProtocol(asyncio.Protocol):
         if head_end < 0:
             return
         try:
-            lines = bytes(buffer[:head_end]).split(b"\r\n")
-            status = int(lines[0].split(b" ", 2)[1])
-            length = 0
-            for header in lines[1:]:
-                name, _, value = header.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value.strip())
+            start_line, length = actionproxy.read_head(buffer, head_end)
+            status = int(start_line[1])
         except (ValueError, IndexError) as ex:
             self.answer.set_exception(ProxyGone(f"not an HTTP answer: {ex}"))
             return
