@@ -11,9 +11,7 @@ import base64
 import logging
 import time
 from collections import deque
-from typing import Any
-
-from fastapi import Request
+from typing import Any, Mapping, Protocol
 
 from . import catalog, kinds
 from . import errors as X
@@ -34,6 +32,19 @@ from .store import Identity, Store
 from .throttle import Throttle
 
 log = logging.getLogger("squall.controller")
+
+
+class Call(Protocol):
+    """What the controller and the REST handlers read of a request: Starlette's Request is one,
+    the invoke route's leaner InvokeRequest (api/fastpath.py) another."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def query_params(self) -> Mapping[str, str]: ...
+
+    async def body(self) -> bytes: ...
 
 
 
@@ -244,7 +255,7 @@ class Controller:
 
     # --- requests -----------------------------------------------------------------------------
 
-    def authenticate(self, request: Request) -> Identity:
+    def authenticate(self, request: Call) -> Identity:
         header = request.headers.get("authorization")
         if not header:
             raise EntityError(401, X.AUTH_MISSING, {"WWW-Authenticate": 'Basic realm="whisk rest service"'})
@@ -253,7 +264,7 @@ class Controller:
             raise EntityError(401, X.AUTH_INVALID, {"WWW-Authenticate": 'Basic realm="whisk rest service"'})
         return who
 
-    def caller(self, request: Request, namespace: str) -> tuple[Identity, str]:
+    def caller(self, request: Call, namespace: str) -> tuple[Identity, str]:
         """Who acts, and in the namespace the path names (`_` is its own), whoever's it is. The
         system key acts as the namespace it names (its activations are recorded there); one that
         does not exist is a 404."""
@@ -267,14 +278,14 @@ class Controller:
             return target, namespace
         return who, namespace
 
-    def authorize(self, request: Request, namespace: str) -> tuple[Identity, str]:
+    def authorize(self, request: Call, namespace: str) -> tuple[Identity, str]:
         """The caller and the namespace it may act in (`_` is its own); 403 for anyone else's."""
         who, namespace = self.caller(request, namespace)
         if not owns(who, namespace):
             raise EntityError(403, X.not_authorized(namespace))
         return who, namespace
 
-    def admin(self, request: Request) -> Identity:
+    def admin(self, request: Call) -> Identity:
         who = self.authenticate(request)
         if who.namespace != SYSTEM_NAMESPACE:
             raise EntityError(403, X.NOT_AUTHORIZED)

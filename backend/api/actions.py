@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from .. import sequences
 from ..activations import http_status, new_activation_id
-from ..controller import Controller
+from ..controller import Call, Controller
 from ..entities import Action
 from ..errors import EntityError, malformed
 from ..limits import BLOCKING_WAIT_DEFAULT_MS, MAX_ACTION_PUT, MAX_PAYLOAD
@@ -26,7 +26,7 @@ def _code(request: Request) -> bool:
     return request.query_params.get("code", "true").lower() != "false"
 
 
-async def invoke(ctl: Controller, request: Request, who: Identity, fqn: EntityName) -> Response:
+async def invoke(ctl: Controller, request: Call, who: Identity, fqn: EntityName) -> Response:
     params = await json_body(request, MAX_PAYLOAD)
     if not isinstance(params, dict):
         raise EntityError(400, malformed("the parameters must be a JSON object"))
@@ -47,7 +47,7 @@ async def invoke(ctl: Controller, request: Request, who: Identity, fqn: EntityNa
     return json_response(record["response"]["result"] if result_only else record, code, headers)
 
 
-async def invoke_path(ctl: Controller, request: Request, ns: str, pkg: str | None, name: str) -> Response:
+async def invoke_path(ctl: Controller, request: Call, ns: str, pkg: str | None, name: str) -> Response:
     """POST of `/actions/{name}` (its owner's alone) or `/actions/{pkg}/{name}` (a published
     package's, from any namespace): the routes below and the fast path (fastpath.py) both serve it."""
     if pkg is None:

@@ -57,3 +57,9 @@ class CoalescingTransport:
 class CoalescingHttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport))  # type: ignore[arg-type]
+
+    def on_response_complete(self) -> None:
+        """A whole response goes out at once, not a loop turn later: that turn was one more
+        wakeup between an answer and its caller (at c=1, one loop iteration per invoke)."""
+        self.transport.flush()  # type: ignore[attr-defined]
+        super().on_response_complete()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import Request
 from fastapi.responses import Response
 
 from ..activations import new_activation_id
+from ..controller import Call
 from ..errors import (
     EntityError, argument_not_integer, entity_too_big, list_limit_out_of_range, list_skip_out_of_range,
     malformed,
@@ -47,7 +47,7 @@ def whole_number(raw: str, bound: int) -> int | None:
     return value if value is not None and -bound <= value < bound else None
 
 
-def int_arg(request: Request, name: str, default: int, collection: str) -> int:
+def int_arg(request: Call, name: str, default: int, collection: str) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -57,11 +57,11 @@ def int_arg(request: Request, name: str, default: int, collection: str) -> int:
     return value
 
 
-def bool_arg(request: Request, name: str, default: str = "false") -> bool:
+def bool_arg(request: Call, name: str, default: str = "false") -> bool:
     return request.query_params.get(name, default).lower() == "true"
 
 
-def paging(request: Request, collection: str) -> tuple[int, int]:
+def paging(request: Call, collection: str) -> tuple[int, int]:
     """`limit` and `skip` of a list request, checked with OpenWhisk's texts; limit 0 means the max."""
     limit = int_arg(request, "limit", DEFAULT_LIST, collection)
     skip = int_arg(request, "skip", 0, collection)
@@ -72,7 +72,7 @@ def paging(request: Request, collection: str) -> tuple[int, int]:
     return limit or MAX_LIST, skip
 
 
-async def read_body(request: Request, allowed: int) -> bytes:
+async def read_body(request: Call, allowed: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > allowed:
         raise EntityError(413, entity_too_big("Request", int(declared), allowed))
@@ -91,5 +91,5 @@ def parse_json(body: bytes, default: Any) -> Any:
         raise EntityError(400, malformed("the body is not valid JSON")) from None
 
 
-async def json_body(request: Request, allowed: int, default: Any = None) -> Any:
+async def json_body(request: Call, allowed: int, default: Any = None) -> Any:
     return parse_json(await read_body(request, allowed), {} if default is None else default)
