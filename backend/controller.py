@@ -1,13 +1,16 @@
 """The controller: the OpenWhisk REST API, identities and throttles, and the completion path.
 
-It records every accepted activation as pending before it is published, and stores each completion
-before it answers a blocking caller, so every activation id it ever returned resolves to a record.
+It records every accepted activation as pending before it is published, so every activation id it
+ever returned resolves to a record. A blocking caller is answered as the completion is queued for
+the store, which serves the final record by id until it commits a turn of the loop later (a crash
+in between leaves the pending record, ended on restart; on Kafka the completion is read again).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import time
 from collections import deque
@@ -72,7 +75,7 @@ class Controller:
         self._completed_at: deque[float] = deque()
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
-        self._storing: set[asyncio.Task[None]] = set()  # completions being stored
+        self._storing: set[asyncio.Future[Any]] = set()  # completions being stored
         self.accepting = True
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -159,8 +162,6 @@ class Controller:
     # --- completions --------------------------------------------------------------------------
 
     async def _consume_completions(self, consumer: Consumer) -> None:
-        """Each completion is stored in a task of its own, so that the completions that arrive
-        together commit together (the store's writer groups them) instead of one per loop turn."""
         while True:
             delivery = await consumer.get()
             try:
@@ -168,20 +169,53 @@ class Controller:
                 if isinstance(ack, StartMessage):
                     self.failover.on_start(ack)
                 else:
-                    task = asyncio.create_task(self._store_completion(ack, delivery))
-                    self._storing.add(task)
-                    task.add_done_callback(self._storing.discard)
+                    self._on_completion(ack, delivery)
                     continue
             except Exception:
                 log.exception("could not process a completion")
             delivery.ack()
 
-    async def _store_completion(self, ack: CompletionMessage, delivery: Delivery) -> None:
-        try:
-            await self._complete(ack.record, ack.invoker, "system" if ack.is_system_error else "ok")
-        except Exception:
-            log.exception("could not process a completion")
+    def _on_completion(self, ack: CompletionMessage, delivery: Delivery) -> None:
+        """Free the slot and answer at once; the record commits a turn or two later, grouped with
+        what else arrived. Acked once stored, so a restarted controller rereads it (Kafka)."""
+        record = ack.record
+        outcome = "system" if ack.is_system_error else "ok"
+        entry = self.lb.release(record["activationId"], outcome)
+        if entry is not None and entry.probe:
+            delivery.ack()  # its outcome is all it is for
+            return
+        if entry is None:  # late: its slot was forced free
+            late = asyncio.create_task(self._store_late(record, ack.invoker, outcome, delivery))
+            self._storing.add(late)
+            late.add_done_callback(self._storing.discard)
+            return
+        stored = self.store.complete_soon(record)
+        if entry.counted:
+            self.throttle.finished(entry.message.subject)
+        if not entry.waiter.done():
+            entry.waiter.set_result(record)
+        self._storing.add(stored)
+        stored.add_done_callback(functools.partial(self._stored, record, delivery))
+
+    def _stored(self, record: dict[str, Any], delivery: Delivery, stored: asyncio.Future[bool]) -> None:
+        self._storing.discard(stored)
+        if stored.cancelled() or stored.exception() is not None:
+            log.error("could not store the completion of %s: %s", record["activationId"],
+                      "cancelled" if stored.cancelled() else stored.exception())
+        else:
+            self.account(record)
         delivery.ack()  # stored (or useless): a restarted controller need not read it again
+
+    async def _store_late(self, record: dict[str, Any], invoker: int, outcome: str, delivery: Delivery) -> None:
+        """A completion after its slot was forced free: the invoker answers again, which is what
+        its ack timeouts held against it, so it can become healthy without new work."""
+        self.lb.record_outcome(invoker, outcome)
+        try:
+            if await self.store.complete(record):  # else a duplicate of one already ended (forced, cancelled)
+                self.account(record)
+        except Exception:
+            log.exception("could not store the completion of %s", record["activationId"])
+        delivery.ack()
 
     async def completions_stored(self) -> None:
         """Until every completion handed out by the bus so far is stored (failover's catch-up)."""
@@ -198,27 +232,6 @@ class Controller:
             except Exception:
                 log.exception("could not read an invoker ping")
             delivery.ack()
-
-    async def _complete(self, record: dict[str, Any], invoker: int, outcome: str) -> None:
-        """Store the record first, then free the slot and answer whoever waits for it."""
-        probe = self.lb.inflight.get(record["activationId"])
-        if probe is not None and probe.probe:
-            self.lb.release(record["activationId"], outcome)  # its outcome is all it is for
-            return
-        stored = await self.store.complete(record)
-        entry = self.lb.release(record["activationId"], outcome)
-        if entry is None:
-            # Late (its slot was forced free): the invoker answers again, which is what its
-            # ack timeouts held against it, so it can become healthy without new work.
-            self.lb.record_outcome(invoker, outcome)
-            if not stored:
-                return  # a late duplicate of an activation already ended (forced, cancelled)
-        self.account(record)
-        if entry is not None:
-            if entry.counted:
-                self.throttle.finished(entry.message.subject)
-            if not entry.waiter.done():
-                entry.waiter.set_result(record)
 
     def completed_recently(self, seconds: float = 10.0) -> int:
         """Activations completed in the last `seconds` (at most 10), for the activation rate."""

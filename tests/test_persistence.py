@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
+import threading
 import time
+from typing import Any
 
 from backend.runtimes import run_dir
 from conftest import Server, deploy, read_props
@@ -63,3 +66,43 @@ def test_sigterm_lets_running_activations_finish(fresh_server: Server) -> None:
     with fresh_server.client() as c:
         record = c.get(f"/api/v1/namespaces/_/activations/{activation_id}").json()
     assert record["response"] == {"status": "success", "statusCode": 0, "success": True, "result": {"done": True}}
+
+
+def test_an_answer_while_the_store_is_locked_resolves_by_id_and_is_committed_after(fresh_server: Server) -> None:
+    """A blocking caller is answered as soon as the completion is queued: while another process
+    holds the database's write lock the answer still comes, its id resolves, and the record is
+    on disk once the lock is let go."""
+    with fresh_server.client() as c:
+        deploy(c, "nap", "import time\ndef main(args):\n    time.sleep(1)\n    return {'slept': 1}\n")
+        c.post("/api/v1/namespaces/_/actions/nap?blocking=true")  # warm: the lock below stops no start
+        answer: dict[str, Any] = {}
+
+        def call() -> None:
+            answer["r"] = c.post("/api/v1/namespaces/_/actions/nap?blocking=true")
+            answer["at"] = time.monotonic()
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        time.sleep(0.5)  # its pending record is committed by now; the action sleeps on
+        other = sqlite3.connect(fresh_server.home / "squall.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another writer: the completion's commit must wait
+        try:
+            caller.join(4)
+            released = time.monotonic()
+            assert "at" in answer and answer["at"] < released, "the answer waited for the lock"
+            record = answer["r"].json()
+            assert record["response"]["result"] == {"slept": 1}
+            got = c.get(f"/api/v1/namespaces/_/activations/{record['activationId']}")
+            assert got.status_code == 200 and got.json() == record
+        finally:
+            other.execute("COMMIT")
+            other.close()
+            caller.join(10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with sqlite3.connect(fresh_server.home / "squall.db") as db:
+                row = db.execute("SELECT status FROM activations WHERE id = ?", (record["activationId"],)).fetchone()
+            if row == ("success",):
+                break
+            time.sleep(0.05)
+        assert row == ("success",)

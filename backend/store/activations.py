@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from ..activations import PENDING, now_ms, pending_failure
 from .base import StoreBase, dumps
 
+_COMPLETE = "UPDATE activations SET status = ?, start = ?, doc = ? WHERE id = ? AND status = ?"
+
+
+def _completion(record: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    return _COMPLETE, (record["response"]["status"], record["start"], dumps(record), record["activationId"], PENDING)
+
 
 class ActivationStore(StoreBase):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._completing: dict[str, dict[str, Any]] = {}  # final records queued, not yet committed
+
     async def add_pending(self, activation_id: str, namespace: str, name: str, start: int,
                           meta: dict[str, Any]) -> None:
         """Record an accepted activation before anything else happens to it (see recover_pending).
@@ -21,12 +32,33 @@ class ActivationStore(StoreBase):
 
     async def complete(self, record: dict[str, Any]) -> bool:
         """Store the final record of a pending activation; False if it was already completed."""
-        changed = await self.write(
-            "UPDATE activations SET status = ?, start = ?, doc = ? WHERE id = ? AND status = ?",
-            (record["response"]["status"], record["start"], dumps(record), record["activationId"], PENDING))
-        return changed > 0
+        return await self.write(*_completion(record)) > 0
+
+    def complete_soon(self, record: dict[str, Any]) -> asyncio.Future[bool]:
+        """Queue the final record of an activation its caller is answered with now, before the
+        commit (in a turn or two of the loop): until then `get_activation` serves it from here,
+        so the id in that answer resolves at once. The future says whether it was stored."""
+        activation_id = record["activationId"]
+        self._completing[activation_id] = record
+        stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def committed(counts: asyncio.Future[list[int]]) -> None:
+            if self._completing.get(activation_id) is record:
+                del self._completing[activation_id]
+            if counts.cancelled():
+                stored.cancel()
+            elif counts.exception() is not None:
+                stored.set_exception(counts.exception())  # type: ignore[arg-type]
+            else:
+                stored.set_result(counts.result()[0] > 0)
+
+        self.writer.atomic([_completion(record)]).add_done_callback(committed)
+        return stored
 
     async def get_activation(self, namespace: str, activation_id: str) -> dict[str, Any] | None:
+        queued = self._completing.get(activation_id)
+        if queued is not None and queued["namespace"] == namespace:  # the namespace it was recorded in
+            return queued
         rows = await self.db.execute_fetchall(
             "SELECT doc FROM activations WHERE id = ? AND namespace = ? AND status != ?",
             (activation_id, namespace, PENDING))
@@ -34,7 +66,7 @@ class ActivationStore(StoreBase):
 
     async def update_pending(self, activation_id: str, meta: dict[str, Any]) -> None:
         await self.write("UPDATE activations SET doc = ? WHERE id = ? AND status = ?",
-                              (dumps(meta), activation_id, PENDING))
+                         (dumps(meta), activation_id, PENDING))
 
     async def pending_activations(self) -> list[tuple[str, dict[str, Any]]]:
         """Every activation still pending, oldest first: what an earlier run left in flight."""
