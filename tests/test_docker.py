@@ -44,7 +44,7 @@ def test_docker_inspect_shows_every_hardening_setting(dserver: Server) -> None:
     (mine,) = wait_for(lambda: containers_of(dserver, f"{ns}/hello"))
     attrs = engine().containers.get(mine["id"]).attrs
     host = attrs["HostConfig"]
-    assert host["NetworkMode"] == "none"
+    assert host["NetworkMode"] == "none" and attrs["Config"]["NetworkDisabled"] is True
     assert host["CapDrop"] == ["ALL"]
     assert host["SecurityOpt"] == ["no-new-privileges"]
     assert host["ReadonlyRootfs"] is True
@@ -59,8 +59,9 @@ def test_docker_inspect_shows_every_hardening_setting(dserver: Server) -> None:
     assert labels["squall.invoker"] == "0"
     # a prewarmed container ran it, or a cold start named it; either way the invoker is named
     assert labels["squall.action"] in (f"{ns}/hello@0.0.1", "prewarm")
-    binds = host["Binds"]
-    assert len(binds) == 1 and binds[0].endswith(":/squall:rw"), "the proxy socket is the only way in"
+    binds = sorted(host["Binds"], key=lambda b: b.endswith(":/etc/hosts:ro"))
+    assert len(binds) == 2 and binds[0].endswith(":/squall:rw"), "the proxy socket is the only way in"
+    assert binds[1].endswith(":/etc/hosts:ro"), "and the hosts file the engine writes for `none`"
 
 
 NETWORK_PROBE = """
@@ -72,7 +73,8 @@ def main(args):
         routable = True
     except OSError as ex:
         routable = ex.strerror
-    return {"interfaces": sorted(os.listdir("/sys/class/net")), "routable": routable}
+    localhost = socket.getaddrinfo("localhost", 80, socket.AF_INET)[0][4][0]
+    return {"interfaces": sorted(os.listdir("/sys/class/net")), "routable": routable, "localhost": localhost}
 """
 
 
@@ -82,9 +84,9 @@ def test_no_network_unless_annotated(dserver: Server) -> None:
         deploy(c, "closed", NETWORK_PROBE)
         deploy(c, "open", NETWORK_PROBE, annotations=[{"key": "network", "value": True}])
     closed = invoke(dserver, auth, "closed")["response"]["result"]
-    assert closed == {"interfaces": ["lo"], "routable": "Network is unreachable"}
+    assert closed == {"interfaces": ["lo"], "routable": "Network is unreachable", "localhost": "127.0.0.1"}
     opened = invoke(dserver, auth, "open")["response"]["result"]
-    assert "eth0" in opened["interfaces"] and opened["routable"] is True
+    assert "eth0" in opened["interfaces"] and opened["routable"] is True and opened["localhost"] == "127.0.0.1"
 
 
 def test_cannot_write_outside_tmp(dserver: Server) -> None:
