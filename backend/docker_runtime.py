@@ -148,8 +148,12 @@ class DockerRuntime(Runtime):
         self.api = self.client.api
         self.blackbox = blackbox.BlackboxNetwork(self.client)
         self.hosts = work_dir / "hosts"  # what the engine writes for a `none` container
-        work_dir.mkdir(parents=True, exist_ok=True)
-        self.hosts.write_text(HOSTS)
+        if not self.hosts.exists() or self.hosts.read_text() != HOSTS:
+            # Whole or not at all: another invoker of this installation may be binding it.
+            work_dir.mkdir(parents=True, exist_ok=True)
+            written = work_dir / f"hosts.{os.getpid()}"
+            written.write_text(HOSTS)
+            os.replace(written, self.hosts)
 
     @staticmethod
     def unavailable_reason(kind: str = DEFAULT_KIND) -> str | None:
