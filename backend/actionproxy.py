@@ -21,22 +21,23 @@ texts stay here, in one place for every language:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import selectors
 import socket
 import stat
 import sys
-import traceback
 import types
-from typing import TYPE_CHECKING, Any, Callable
 
-# Every cold start waits on this module's imports: what only a zip or a launcher needs is imported
-# where it is used (asyncio, zipfile and the like took 60 ms of a proxy's start in the image).
+# Every cold start waits on this module's imports: what only a zip, a launcher or an error needs
+# is imported where it is used (asyncio, zipfile and the like took 60 ms of a proxy's start in the
+# image; argparse, typing and traceback another 16 ms of imports), and type checkers alone see
+# the typing names.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import io
     import subprocess
+    from typing import Any, Callable
 
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 OOM_EXIT_CODE = 137  # what Docker reports for an OOM kill, used here for a MemoryError
@@ -69,7 +70,7 @@ class Proxy:
         try:
             module = self._load_binary(code) if value.get("binary") else self._load_source(code)
         except Exception as ex:  # the user's code failed to compile or import
-            traceback.print_exc()
+            _print_exc()
             return 502, {"error": f"Initialization has failed due to: {type(ex).__name__}: {ex}"}
         main = getattr(module, main_name, None)
         if not callable(main):
@@ -128,7 +129,7 @@ class Proxy:
             sys.stderr.flush()
             os._exit(OOM_EXIT_CODE)
         except Exception as ex:
-            traceback.print_exc()
+            _print_exc()
             result = {"error": f"{type(ex).__name__}: {ex}" if not str(ex) else str(ex)}
         if not isinstance(result, (dict, list)):
             return 502, {"error": "The action did not return a dictionary or array."}
@@ -345,23 +346,57 @@ def serve_forever(listener: socket.socket, proxy: Proxy) -> None:
                 conn.close()
 
 
+def _print_exc() -> None:
+    import traceback
+
+    traceback.print_exc()
+
+
+OPTIONS = {
+    "--socket": "the unix socket to listen on (default: $SQUALL_PROXY_SOCKET or /squall/action.sock)",
+    "--port": "listen on this TCP port on every address instead (blackbox)",
+    "--action": "FILE: the action's source when /init brings no code",
+    "--launcher": "a JSON list: the command that runs a non-Python action",
+    "--oom-exit-codes": "launcher exit codes that mean out of memory, comma-separated",
+}
+
+
+def parse_args(argv: list[str]) -> dict[str, str]:
+    """`--name value` or `--name=value` for each of OPTIONS (argparse is a cold start's cost)."""
+    args: dict[str, str] = {}
+    rest = iter(argv)
+    for arg in rest:
+        name, has_value, value = arg.partition("=")
+        if name in ("-h", "--help"):
+            print("actionproxy: OpenWhisk action runtime proxy on a unix socket\n" +
+                  "\n".join(f"  {option} {text}" for option, text in OPTIONS.items()))
+            raise SystemExit(0)
+        if name not in OPTIONS:
+            raise SystemExit(f"actionproxy: unknown option {name}")
+        if not has_value:
+            value = next(rest, None)  # type: ignore[assignment]
+            if value is None:
+                raise SystemExit(f"actionproxy: {name} needs a value")
+        args[name[2:]] = value
+    return args
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description="OpenWhisk action runtime proxy on a unix socket")
-    parser.add_argument("--socket", default=os.environ.get("SQUALL_PROXY_SOCKET", "/squall/action.sock"))
-    parser.add_argument("--port", type=int, help="listen on this TCP port on every address instead (blackbox)")
-    parser.add_argument("--action", metavar="FILE", help="the action's source when /init brings no code")
-    parser.add_argument("--launcher", help="a JSON list: the command that runs a non-Python action")
-    parser.add_argument("--oom-exit-codes", default="", help="launcher exit codes that mean out of memory")
-    args = parser.parse_args()
-    launcher = json.loads(args.launcher) if args.launcher else None
-    codes = frozenset(int(c) for c in args.oom_exit_codes.split(",") if c.strip())
-    if args.port is None:
-        logs_to_pipes(args.socket)
-    proxy = Proxy(launcher, codes, args.action)
+    args = parse_args(sys.argv[1:])
+    socket_path = args.get("socket", os.environ.get("SQUALL_PROXY_SOCKET", "/squall/action.sock"))
+    try:
+        port = int(args["port"]) if "port" in args else None
+        codes = frozenset(int(c) for c in args.get("oom-exit-codes", "").split(",") if c.strip())
+    except ValueError as ex:
+        raise SystemExit(f"actionproxy: {ex}") from None
+    launcher = json.loads(args["launcher"]) if "launcher" in args else None
+    if port is None:
+        logs_to_pipes(socket_path)
+    proxy = Proxy(launcher, codes, args.get("action"))
     if proxy.launcher is not None:
         proxy.launcher.start()
     try:
-        serve_forever(listen(args.socket, args.port), proxy)
+        serve_forever(listen(socket_path, port), proxy)
     except KeyboardInterrupt:
         pass
 
