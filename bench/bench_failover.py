@@ -194,11 +194,13 @@ def soak(broker: KafkaBroker, work: Path, minutes: float, rate: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", nargs="*", default=["invoker", "controller", "soak"],
-                        choices=["invoker", "controller", "soak"])
+    # No default list: argparse checks a `*` argument's default against `choices` as one value.
+    parser.add_argument("what", nargs="*", choices=["invoker", "controller", "soak"],
+                        help="what to run (default: all three)")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=100.0)
     args = parser.parse_args()
+    args.what = args.what or ["invoker", "controller", "soak"]
     work = Path(tempfile.mkdtemp(prefix="squall-bench-failover-"))
     broker = KafkaBroker().start()
     try:

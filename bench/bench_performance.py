@@ -15,18 +15,17 @@
   that works 50 ms, 128 MB; against the bound its containers could serve (user memory / 128 MB
   containers, each 20/s).
 - The store: an activation list of 30 from 100,000 stored records, and the resident memory of
-  `squall up` idle and with those records stored.
+  `squall up` (controller and invoker in one process) idle, with those records stored, and with
+  the warm containers of the many-actions run (the action processes' own memory not counted).
 Run: python bench/bench_performance.py (needs wrk; hey and the Docker engine for the spike)
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import http.client
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -34,21 +33,19 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Coroutine, TypeVar
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_api import (  # noqa: E402
-    ROOT, NOOP, OneWriteHTTPConnection, UnixHTTPConnection, direct_container, machine, percentiles, props, start_backend, timed_posts, wrk,
+    ROOT, NOOP, DirectContainer, OneWriteHTTPConnection, UnixHTTPConnection, machine, percentiles, props, start_backend, timed_posts, wrk,
 )
 
 sys.path.insert(0, str(ROOT))
 from backend.activations import SUCCESS, activation_record  # noqa: E402
 
-T = TypeVar("T")
 WORK_50MS = "import time\ndef main(args):\n    time.sleep(0.05)\n    return {}\n"
 ECHO_APP = textwrap.dedent('''
     from fastapi import FastAPI, Request
@@ -172,15 +169,9 @@ def warm_up(squall: Squall, names: list[str]) -> None:
 
 
 def warm_overhead(squall: Squall, n: int) -> tuple[list[float], list[float]]:
-    loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, daemon=True).start()
-
-    def on_loop(coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(60)
-
-    container, sock = on_loop(direct_container(squall.home / "direct"))
+    container = DirectContainer(squall.home / "direct")
     try:
-        direct = UnixHTTPConnection(sock)
+        direct = UnixHTTPConnection(container.socket)
         run_body = json.dumps({"value": {}, "namespace": "guest", "action_name": "/guest/noop",
                                "action_version": "0.0.1", "activation_id": "0" * 32, "deadline": "0"}).encode()
         path = "/api/v1/namespaces/_/actions/noop?blocking=true&result=true"
@@ -194,8 +185,7 @@ def warm_overhead(squall: Squall, n: int) -> tuple[list[float], list[float]]:
             api_ms += timed_posts(api, path, b"{}", squall.headers, n // 5)
         return api_ms, direct_ms
     finally:
-        on_loop(container.destroy())
-        loop.call_soon_threadsafe(loop.stop)
+        container.close()
 
 
 def spike(port: int, requests: int, concurrency: int) -> dict[str, float] | None:
@@ -269,6 +259,8 @@ def main() -> None:
             squall.deploy(name)
         warm_up(squall, ["noop"])  # the containers 32 connections need
         warm_up(squall, names)  # and those of all 100
+        time.sleep(1)
+        warm_rss, warm_containers = squall.rss_mb(), containers(squall)
         ones, manys = [], []
         for _ in range(2):  # interleaved: a noisy moment hits both alike
             ones.append(round_robin(squall, ["noop"], args.seconds)["rps"])
@@ -286,9 +278,9 @@ def main() -> None:
     try:
         for name in names:
             churn_squall.deploy(name)
-        churn = round_robin(churn_squall, names, args.seconds)
         time.sleep(1)
-        idle_rss = churn_squall.rss_mb()
+        idle_rss = churn_squall.rss_mb()  # up, its actions deployed, nothing run yet
+        churn = round_robin(churn_squall, names, args.seconds)
         churn_squall.stop()
         store_records(churn_squall, args.records)
         churn_squall.process = start_backend(churn_squall.home, base + 2, "--runtime", "process", "--invokers", "1")
@@ -324,6 +316,8 @@ def main() -> None:
          f"{percentiles(listed_docs)[0]:.2f} ms ({percentiles(listed_docs)[1]:.2f})", "", ""),
         (f"RSS of squall up: idle / with {args.records:,} records", f"{idle_rss:.0f} / {stored_rss:.0f} MB",
          f"{stored_rss / idle_rss:.2f}x", "<= 1.5x"),
+        (f"RSS of squall up with {warm_containers} warm containers", f"{warm_rss:.0f} MB",
+         f"{warm_rss / idle_rss:.2f}x idle", "reported"),
     ]
     if spiked is None:
         rows.append(("spike (2,000 at c=100, 50 ms work)", "not run: needs hey", "", ""))
