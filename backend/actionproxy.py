@@ -31,7 +31,7 @@ import types
 
 # Every cold start waits on this module's imports: what only a zip, a launcher or an error needs
 # is imported where it is used (asyncio, zipfile and the like took 60 ms of a proxy's start in the
-# image; argparse, typing and traceback another 16 ms of imports), and type checkers alone see
+# image; argparse, typing and traceback about 15 ms more), and type checkers alone see
 # the typing names.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
