@@ -106,11 +106,28 @@ class Accepted:
 
     activation_id: str
     done: asyncio.Future[dict[str, Any]]
+    recorded: asyncio.Future[None] | None = None  # a held pending record (Controller.hand_out)
 
     async def wait(self, timeout_s: float) -> dict[str, Any] | None:
-        """The record, or None if it is not there within `timeout_s` (the activation goes on)."""
-        try:
-            async with asyncio.timeout(timeout_s):  # unlike wait_for, no task per call
-                return await asyncio.shield(self.done)
-        except TimeoutError:
-            return None
+        """The record, or None if it is not there within `timeout_s` (the activation goes on).
+        One future and a timer: asyncio.timeout with shield took a context, a second future and
+        their callbacks for the same (and wait_for a task)."""
+        done = self.done
+        if not done.done():
+            loop = asyncio.get_running_loop()
+            woken = loop.create_future()
+
+            def wake(_: object = None) -> None:
+                if not woken.done():
+                    woken.set_result(None)
+
+            done.add_done_callback(wake)
+            timer = loop.call_later(timeout_s, wake)
+            try:
+                await woken
+            finally:
+                timer.cancel()
+                done.remove_done_callback(wake)
+            if not done.done():
+                return None
+        return done.result()

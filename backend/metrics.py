@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections import deque
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from .activations import now_ms
 
 class Metrics:
     def __init__(self) -> None:
@@ -24,4 +30,18 @@ class Metrics:
         self.store_commit_max = Gauge("squall_store_commit_seconds_max",
                                       "The longest the event loop spent in one commit of the store",
                                       registry=self.registry)
+        self._completed_at: deque[float] = deque()
 
+    def account(self, record: dict[str, Any]) -> None:
+        """A stored final record: counted by status, its latency observed, its time kept for the rate."""
+        now = time.monotonic()
+        self._completed_at.append(now)
+        while self._completed_at and now - self._completed_at[0] > 10:
+            self._completed_at.popleft()
+        self.invocations.labels(record["response"]["status"]).inc()
+        self.latency.observe(max(0, now_ms() - record["start"]) / 1000)
+
+    def completed_recently(self, seconds: float = 10.0) -> int:
+        """Activations completed in the last `seconds` (at most 10), for the activation rate."""
+        now = time.monotonic()
+        return sum(1 for t in self._completed_at if now - t <= seconds)

@@ -55,7 +55,7 @@ async def system_status(ctl: Controller) -> dict[str, Any]:
             "runtime": inv.status.get("runtime"), "containers": inv.status.get("containers", []),
             "lastPing": round(time.monotonic() - inv.last_ping, 3),
         })
-    recent = ctl.completed_recently(10)
+    recent = ctl.metrics.completed_recently(10)
     runtimes = sorted({inv["runtime"] for inv in invokers if inv["runtime"]})
     return {
         "controller": ctl.id, "bus": ctl.bus.name,

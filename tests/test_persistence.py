@@ -54,6 +54,22 @@ def test_every_accepted_activation_resolves_after_a_crash(fresh_server: Server) 
             assert "Squall stopped before it completed" in response["result"]["error"]
 
 
+def test_an_id_a_blocking_caller_got_before_the_result_resolves_after_a_crash(fresh_server: Server) -> None:
+    """A blocking caller's pending record may wait to be written with the final one, but not once
+    the caller holds the id: the 202 of a blocking wait that ran out hands it out recorded."""
+    with fresh_server.client() as c:
+        deploy(c, "slow", "import time\ndef main(args):\n    time.sleep(60)\n    return {}\n")
+        r = c.post("/api/v1/namespaces/_/actions/slow?blocking=true&timeout=1")
+        assert r.status_code == 202
+        activation_id = r.json()["activationId"]
+    assert fresh_server.stop(signal.SIGKILL) == -signal.SIGKILL  # at once: no grace, no drain
+    fresh_server.start()
+    with fresh_server.client() as c:
+        r = c.get(f"/api/v1/namespaces/_/activations/{activation_id}")
+        assert r.status_code == 200
+        assert r.json()["response"]["status"] == "whisk internal error"
+
+
 def test_sigterm_lets_running_activations_finish(fresh_server: Server) -> None:
     with fresh_server.client() as c:
         deploy(c, "second", "import time\ndef main(args):\n    time.sleep(1)\n    return {'done': True}\n")

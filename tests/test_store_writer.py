@@ -6,7 +6,9 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from backend.activations import SUCCESS, now_ms, pending_failure, pending_meta
 from backend.store import Store
+from backend.store.activations import HOLD_S
 
 INSERT = "INSERT INTO fires (id, doc) VALUES (?, ?)"
 
@@ -92,5 +94,38 @@ async def test_the_wal_is_checkpointed_while_writes_go_on(tmp_path: Path) -> Non
         assert path.stat().st_size > count * 2000
         with sqlite3.connect(path) as db:
             assert db.execute("SELECT COUNT(*) FROM fires").fetchone()[0] == count
+    finally:
+        await store.close()
+
+
+def activation_rows(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as db:
+        return list(db.execute("SELECT id, status FROM activations ORDER BY id"))
+
+
+async def test_a_held_pending_record_is_written_with_its_final_one_or_on_its_own_in_time(tmp_path: Path) -> None:
+    """One insert for an activation that completes while its pending record is held; a pending
+    record whose completion is late (or whose id is released) is written anyway."""
+    path = tmp_path / "squall.db"
+    store = Store(path)
+    await store.open()
+    meta = pending_meta(namespace="guest", name="a", subject="guest", version="0.0.1", kind="python:3",
+                        limits={}, start=now_ms(), path="guest/a")
+    try:
+        quick = store.pending_soon("a" * 32, "guest", "a", meta["start"], meta, hold=True)
+        late = store.pending_soon("b" * 32, "guest", "a", meta["start"], meta, hold=True)
+        released = store.pending_soon("c" * 32, "guest", "a", meta["start"], meta, hold=True)
+        store.release("c" * 32)
+        await released
+        assert activation_rows(path) == [("c" * 32, "pending")]
+        before = store.writer.commits
+        assert await store.complete_soon(pending_failure("a" * 32, meta, now_ms(), "quick", status=SUCCESS))
+        assert quick.done() and store.writer.commits == before + 1  # the final record alone, at once
+        assert activation_rows(path) == [("a" * 32, "success"), ("c" * 32, "pending")]
+        await asyncio.wait_for(late, HOLD_S + 1)  # no completion came: written as pending in time
+        assert ("b" * 32, "pending") in activation_rows(path)
+        assert await store.complete(pending_failure("b" * 32, meta, now_ms(), "late", status=SUCCESS))
+        assert not await store.complete(pending_failure("a" * 32, meta, now_ms(), "again"))
+        assert [s for _, s in activation_rows(path)] == ["success", "success", "pending"]
     finally:
         await store.close()

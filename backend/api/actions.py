@@ -38,10 +38,11 @@ async def invoke(ctl: Controller, request: Call, who: Identity, fqn: EntityName)
     target = await ctl.registry.resolve(who, fqn)
     target.check_overrides(params)
     transid = new_activation_id()
-    accepted = await ctl.activate(who, target, params, transid)
+    accepted = await ctl.activate(who, target, params, transid, blocking=blocking)
     headers = {"x-openwhisk-activation-id": accepted.activation_id, "X-Request-ID": transid}
     record = await accepted.wait(wait_ms / 1000) if blocking else None
     if record is None:
+        await ctl.hand_out(accepted)
         return json_response({"activationId": accepted.activation_id}, 202, headers)
     code = http_status(record["response"]["status"])
     return json_response(record["response"]["result"] if result_only else record, code, headers)

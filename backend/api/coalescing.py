@@ -1,4 +1,4 @@
-"""uvicorn's HTTP protocol with a response's writes sent as one.
+"""uvicorn's HTTP protocol with a response's writes sent as one, and a whole response in one call.
 
 uvicorn writes a response's head and its body in two `transport.write` calls, and uvloop sends
 each at once: two syscalls, and a client that reads as soon as data arrives wakes twice. Here the
@@ -9,9 +9,14 @@ interleaved A/B rounds of blocking invokes at c=32 that served 10 % more (docs/b
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
+
+# The ASGI scope extension (scope["extensions"]) that sends a whole response at once: await it
+# with the status, the headers (Content-Length among them) and the body.
+WHOLE_RESPONSE = "squall.whole_response"
 
 
 class CoalescingTransport:
@@ -58,8 +63,41 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport))  # type: ignore[arg-type]
 
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope:  # not an upgrade
+            self.scope.setdefault("extensions", {})[WHOLE_RESPONSE] = functools.partial(_send_whole, cycle)
+
     def on_response_complete(self) -> None:
         """A whole response goes out at once, not a loop turn later: that turn was one more
         wakeup between an answer and its caller (at c=1, one loop iteration per invoke)."""
         self.transport.flush()  # type: ignore[attr-defined]
         super().on_response_complete()
+
+
+async def _send_whole(cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]],
+                      body: bytes) -> None:
+    """What the cycle's two ASGI sends do for a response whose headers are the app's own and
+    carry its Content-Length, without checking those headers again: the invoke route's answer
+    (its two sends cost more than the rest of its writing, profiled in docs/benchmarks.md)."""
+    if cycle.flow.write_paused and not cycle.disconnected:
+        await cycle.flow.drain()
+    if cycle.disconnected:
+        return
+    if cycle.response_started:
+        raise RuntimeError("a response was already started")
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False
+    content = [STATUS_LINE[status]]
+    for name, value in (*cycle.default_headers, *headers):
+        content += (name, b": ", value, b"\r\n")
+    if not cycle.keep_alive:
+        content.append(b"connection: close\r\n")
+    content += (b"\r\n", body)
+    cycle.transport.write(b"".join(content))
+    cycle.response_complete = True
+    cycle.message_event.set()
+    if not cycle.keep_alive:
+        cycle.transport.close()
+    cycle.on_response()

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..controller import Controller
 from ..errors import UNEXPECTED, EntityError
 from .actions import invoke_path
+from .coalescing import WHOLE_RESPONSE
 from .common import error_response
 
 log = logging.getLogger("squall.api")
@@ -75,4 +76,8 @@ class FastInvoke:
         except Exception:
             log.exception("unexpected error on POST %s", scope["path"])
             response = error_response(500, UNEXPECTED)
-        await response(scope, receive, send)
+        whole = scope.get("extensions", {}).get(WHOLE_RESPONSE)
+        if whole is not None:  # Squall's own server
+            await whole(response.status_code, response.raw_headers, response.body)
+        else:
+            await response(scope, receive, send)

@@ -100,10 +100,11 @@ class WebActions:
             if request.method != "OPTIONS":  # web-custom-options: OPTIONS reaches the action as it is
                 self._require_auth(action.annotation("require-whisk-auth"), request, caller, secret)
             params = await self._parameters(request, call, target, caller)
-            accepted = await self.ctl.activate(owner, target, params)
+            accepted = await self.ctl.activate(owner, target, params, blocking=True)
             headers["x-openwhisk-activation-id"] = accepted.activation_id
             record = await accepted.wait(BLOCKING_WAIT_DEFAULT_MS / 1000)
             if record is None:
+                await self.ctl.hand_out(accepted)
                 return error_response(202, NOT_READY, headers)
             response = self._answer(call, record["response"])
         except EntityError as ex:

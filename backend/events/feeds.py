@@ -52,7 +52,7 @@ class Feeds:
             version=action.version, start=start, end=now_ms(), status=status, result=result, logs=[],
             kind=action.kind, limits=action.limits.to_json(), path=action.path)
         await self.ctl.store.add_record(record)
-        self.ctl.account(record)
+        self.ctl.metrics.account(record)
         done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         done.set_result(record)
         return Accepted(activation_id, done)

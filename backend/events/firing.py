@@ -92,7 +92,7 @@ class Firing:
         plan = {"id": fire_id, "namespace": who.namespace, "trigger": trigger.name, "payload": payload,
                 "runs": runs} if runs else None
         await self.ctl.store.add_fire(record, plan, also)
-        self.ctl.account(record)
+        self.ctl.metrics.account(record)
         if plan is not None:
             self._spawn(self.deliver(plan))
         return fire_id
@@ -163,7 +163,7 @@ class Firing:
             "publish": False, "annotations": [{"key": "path", "value": str(fqn).lstrip("/") if fqn else name}],
         }
         if await self.ctl.store.add_record(record):
-            self.ctl.account(record)
+            self.ctl.metrics.account(record)
         log.warning("trigger %s: rule %s did not activate %s: %s", plan["trigger"], run["rule"], run["action"], message)
 
     async def stop(self) -> None:

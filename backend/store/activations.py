@@ -3,36 +3,95 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..activations import PENDING, now_ms, pending_failure
 from .base import StoreBase, dumps
 
+# How long the pending record of an activation whose id nobody has yet may wait for its final
+# one, so that the two are one insert: at c=1 a completion follows in well under a millisecond,
+# at c=32 in tens of them.
+HOLD_S = 0.05
+
+_INSERT = "INSERT INTO activations (id, namespace, name, start, status, doc) VALUES (?, ?, ?, ?, ?, ?)"
 _COMPLETE = "UPDATE activations SET status = ?, start = ?, doc = ? WHERE id = ? AND status = ?"
 
 
-def _completion(record: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
-    return _COMPLETE, (record["response"]["status"], record["start"], dumps(record), record["activationId"], PENDING)
+class _Held(NamedTuple):
+    """A pending record not yet queued for the writer (see `pending_soon`)."""
+    namespace: str
+    name: str
+    start: int
+    meta: dict[str, Any]
+    recorded: asyncio.Future[None]
+    since: float
 
 
 class ActivationStore(StoreBase):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self._completing: dict[str, dict[str, Any]] = {}  # final records queued, not yet committed
+        self._held: dict[str, _Held] = {}  # oldest first
+        self._sweep: asyncio.TimerHandle | None = None
 
     async def add_pending(self, activation_id: str, namespace: str, name: str, start: int,
                           meta: dict[str, Any]) -> None:
         """Record an accepted activation before anything else happens to it (see recover_pending).
         `name` is what the list's `name` filter matches: the action's name, or `pkg/name`."""
-        await self.write(
-            "INSERT INTO activations (id, namespace, name, start, status, doc) VALUES (?, ?, ?, ?, ?, ?)",
-            (activation_id, namespace, name, start, PENDING, dumps(meta)))
+        await self.pending_soon(activation_id, namespace, name, start, meta)
+
+    def pending_soon(self, activation_id: str, namespace: str, name: str, start: int,
+                     meta: dict[str, Any], *, hold: bool = False) -> asyncio.Future[Any]:
+        """`add_pending` queued: the future resolves once it is committed. With `hold`, for an
+        activation whose id goes out only with its record (or after `release`), the pending
+        record waits up to HOLD_S for the final one and is then not written at all: one insert
+        instead of an insert and an update, one commit instead of two."""
+        if not hold:
+            return self.writer.atomic([(_INSERT, (activation_id, namespace, name, start, PENDING, dumps(meta)))])
+        loop = asyncio.get_running_loop()
+        recorded: asyncio.Future[None] = loop.create_future()
+        self._held[activation_id] = _Held(namespace, name, start, meta, recorded, loop.time())
+        if self._sweep is None:
+            self._sweep = loop.call_later(HOLD_S, self._release_old)
+        return recorded
+
+    def release(self, activation_id: str) -> None:
+        """Queue a held pending record now: its id is about to be handed out without its record."""
+        held = self._held.pop(activation_id, None)
+        if held is not None:
+            statement = (_INSERT, (activation_id, held.namespace, held.name, held.start, PENDING, dumps(held.meta)))
+            self.writer.atomic([statement]).add_done_callback(functools.partial(_chain, held.recorded))
+
+    def _release_old(self) -> None:
+        self._sweep = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self._held:
+            activation_id, held = next(iter(self._held.items()))
+            if now - held.since < HOLD_S:
+                self._sweep = loop.call_later(HOLD_S - (now - held.since), self._release_old)
+                return
+            self.release(activation_id)
+
+    def _write_final(self, record: dict[str, Any]) -> asyncio.Future[list[int]]:
+        """Queue a final record, encoded at the commit: the update of its pending one, or, while
+        that is held, the insert of both at once (which also resolves the pending one's future)."""
+        activation_id = record["activationId"]
+        held = self._held.pop(activation_id, None)
+        if held is None:
+            return self.writer.atomic(lambda: [(_COMPLETE, (record["response"]["status"], record["start"],
+                                                            dumps(record), activation_id, PENDING))])
+        committed = self.writer.atomic(lambda: [(_INSERT, (activation_id, held.namespace, held.name, record["start"],
+                                                           record["response"]["status"], dumps(record)))])
+        committed.add_done_callback(functools.partial(_chain, held.recorded))
+        return committed
 
     async def complete(self, record: dict[str, Any]) -> bool:
         """Store the final record of a pending activation; False if it was already completed."""
-        return await self.write(*_completion(record)) > 0
+        return (await self._write_final(record))[0] > 0
 
     def complete_soon(self, record: dict[str, Any]) -> asyncio.Future[bool]:
         """Queue the final record of an activation its caller is answered with now, before the
@@ -52,7 +111,7 @@ class ActivationStore(StoreBase):
             else:
                 stored.set_result(counts.result()[0] > 0)
 
-        self.writer.atomic([_completion(record)]).add_done_callback(committed)
+        self._write_final(record).add_done_callback(committed)
         return stored
 
     async def get_activation(self, namespace: str, activation_id: str) -> dict[str, Any] | None:
@@ -108,6 +167,14 @@ class ActivationStore(StoreBase):
         rows = await self.db.execute_fetchall(f"SELECT COUNT(*) FROM activations WHERE {where}", args)
         return int(rows[0][0])
 
+    async def close(self) -> None:
+        for activation_id in list(self._held):
+            self.release(activation_id)
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        await super().close()
+
     async def recover_pending(self, message: str) -> int:
         """End every activation left pending by a previous run, so each id ever returned resolves."""
         rows = await self.db.execute_fetchall(
@@ -116,3 +183,14 @@ class ActivationStore(StoreBase):
         await asyncio.gather(*(self.complete(pending_failure(activation_id, json.loads(doc), end, message))
                                for activation_id, doc in rows))
         return len(rows)
+
+
+def _chain(recorded: asyncio.Future[None], committed: asyncio.Future[list[int]]) -> None:
+    if recorded.done():
+        return
+    if committed.cancelled():
+        recorded.cancel()
+    elif committed.exception() is not None:
+        recorded.set_exception(committed.exception())  # type: ignore[arg-type]
+    else:
+        recorded.set_result(None)

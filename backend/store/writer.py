@@ -18,7 +18,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 Statement = tuple[str, Sequence[Any]]
 
@@ -28,8 +28,9 @@ BUSY_GIVE_UP_S = 5.0  # as long as busy_timeout let a statement wait before
 
 @dataclass
 class _Unit:
-    """Statements that commit together or not at all; the future gets their row counts."""
-    statements: Sequence[Statement]
+    """Statements that commit together or not at all; the future gets their row counts. Made by
+    a function, they are made at the commit: a final record is encoded after its caller's answer."""
+    statements: Sequence[Statement] | Callable[[], Sequence[Statement]]
     future: asyncio.Future[list[int]]
     since: float = field(default_factory=time.monotonic)
 
@@ -47,7 +48,7 @@ class Writer:
         self.commits = 0  # how many transactions: the checkpointer checks whether there is work
         self.slowest_s = 0.0  # the longest the loop spent in one commit (/metrics, the benchmark)
 
-    def atomic(self, statements: Sequence[Statement]) -> asyncio.Future[list[int]]:
+    def atomic(self, statements: Sequence[Statement] | Callable[[], Sequence[Statement]]) -> asyncio.Future[list[int]]:
         unit = _Unit(statements, asyncio.get_running_loop().create_future())
         self._queue.append(unit)
         self._schedule()
@@ -85,11 +86,13 @@ class Writer:
             return
         done: list[tuple[_Unit, list[int] | BaseException]] = []
         for i, unit in enumerate(units):
-            several = len(unit.statements) > 1  # one statement's error undoes only itself
+            several = False
             try:
+                statements = unit.statements() if callable(unit.statements) else unit.statements
+                several = len(statements) > 1  # one statement's error undoes only itself
                 if several:
                     self._conn.execute("SAVEPOINT unit")
-                counts = [self._conn.execute(sql, args).rowcount for sql, args in unit.statements]
+                counts = [self._conn.execute(sql, args).rowcount for sql, args in statements]
                 if several:
                     self._conn.execute("RELEASE unit")
                 done.append((unit, counts))
