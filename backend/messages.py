@@ -6,10 +6,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .jsontext import dumps
+
 
 def _encode(obj: Any) -> bytes:
     # Fields hold plain JSON values already; vars() avoids asdict's deep copy on the hot path.
-    return json.dumps(vars(obj), separators=(",", ":"), ensure_ascii=False).encode()
+    return dumps(vars(obj))
 
 
 @dataclass

@@ -22,6 +22,7 @@ from typing import Any
 from . import actionproxy, languages
 from .activations import DEVELOPER_ERROR
 from .errors import truncated_logs
+from .jsontext import dumps
 from .limits import MB
 
 log = logging.getLogger("squall.runtime")
@@ -286,7 +287,7 @@ class Container(ABC):
 
     async def _call(self, path: str, payload: dict[str, Any], timeout_s: float) -> RunOutcome:
         assert self.connection is not None
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        body = dumps(payload)
         try:
             status, data = await self.connection.post(path, body, timeout_s)
             return RunOutcome(status, data)

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from ..activations import new_activation_id
 from ..controller import Call
+from ..jsontext import dumps
 from ..errors import (
     EntityError, argument_not_integer, entity_too_big, list_limit_out_of_range, list_skip_out_of_range,
     malformed,
@@ -16,10 +17,6 @@ from ..errors import (
 
 MAX_LIST = 200
 DEFAULT_LIST = 30
-
-
-def dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import http
-import json
 import re
 from typing import Any
 
 from fastapi.responses import Response
 
 from ..errors import EntityError
+from ..jsontext import dumps
 
 PROPERTY_NOT_FOUND = "Response does not include requested property."
 UNKNOWN_CONTENT_TYPE = "Response did not specify a known content-type."
@@ -73,19 +73,15 @@ def transcode(extension: str, result: Any) -> Response:
     if extension == "json":
         if not isinstance(result, (dict, list)):
             raise EntityError(400, invalid_media("json"))
-        return Response(_dumps(result), 200, media_type="application/json")
+        return Response(dumps(result), 200, media_type="application/json")
     if extension == "text":
-        text = result if isinstance(result, str) else _dumps(result).decode()
+        text = result if isinstance(result, str) else dumps(result).decode()
         return Response(text, 200, media_type="text/plain; charset=UTF-8")
     if not isinstance(result, str):
         raise EntityError(400, invalid_media(extension))
     if extension == "html":
         return Response(result, 200, media_type="text/html; charset=UTF-8")
     return Response(result.encode(), 200, media_type="image/svg+xml")
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _status(value: Any) -> int:
@@ -143,7 +139,7 @@ def http_response(result: Any) -> Response:
         kind = media_type(content_type or "application/json")
         if kind is None or not is_json_type(kind):
             raise EntityError(400, CONTENT_TYPE_MISMATCH)
-        response = Response(_dumps(body), status, media_type=content_type or "application/json")
+        response = Response(dumps(body), status, media_type=content_type or "application/json")
     for name, value in pairs:
         response.headers.append(name, value)
     return response

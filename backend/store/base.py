@@ -8,7 +8,6 @@ transactions), which is what 'nothing accepted is lost' needs without an fsync p
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Sequence
 
 import aiosqlite
 
+from ..jsontext import dumps_text as dumps
 from .writer import Writer
 
 log = logging.getLogger("squall.store")
@@ -91,10 +91,6 @@ CREATE TABLE IF NOT EXISTS feed_positions (
 CREATE INDEX IF NOT EXISTS activations_by_time ON activations (namespace, start DESC);
 CREATE INDEX IF NOT EXISTS activations_pending ON activations (status) WHERE status = 'pending';
 """
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class StoreBase:
