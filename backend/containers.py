@@ -79,6 +79,9 @@ class ContainerPool:
         self.prewarm_config = dict(prewarm or {})
         self.labels = labels or {}
         self.containers: dict[str, PooledContainer] = {}
+        # Idle warm containers by action, the most recently used last: a lookup need not scan the
+        # whole pool (a hundred actions kept warm are a few hundred containers).
+        self._warm: dict[str, list[PooledContainer]] = {}
         self._reserved_mb = 0  # memory of containers being created
         self._queue: deque[_Waiter] = deque()
         self._prewarm_pending: dict[tuple[str, int], int] = {}
@@ -124,6 +127,7 @@ class ContainerPool:
         await asyncio.gather(*(c.container.destroy() for c in list(self.containers.values())),
                              return_exceptions=True)
         self.containers.clear()
+        self._warm.clear()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -151,9 +155,9 @@ class ContainerPool:
 
     def _place_now(self, key: str, kind: str, memory_mb: int, network: bool, image: str | None) -> Any:
         """An awaitable for a container if one can be had without waiting, else None."""
-        for c in self.containers.values():
-            if c.state == WARM and c.action == key:
-                return self._done(self._take(c), False)
+        warm = self._warm.get(key)
+        if warm:
+            return self._done(self._take(warm[-1]), False)
         if not network and image is None:
             for c in self.containers.values():
                 if c.state == PREWARM and c.kind == kind and c.memory_mb == memory_mb:
@@ -174,7 +178,21 @@ class ContainerPool:
     async def _done(c: PooledContainer, cold: bool) -> tuple[PooledContainer, bool]:
         return c, cold
 
+    def _idle_warm(self, c: PooledContainer) -> None:
+        self._unlist(c)
+        c.state = WARM
+        if c.action is not None:
+            self._warm.setdefault(c.action, []).append(c)
+
+    def _unlist(self, c: PooledContainer) -> None:
+        warm = self._warm.get(c.action) if c.state == WARM and c.action is not None else None
+        if warm is not None and c in warm:
+            warm.remove(c)
+            if not warm:
+                del self._warm[c.action]  # type: ignore[arg-type]
+
     def _take(self, c: PooledContainer) -> PooledContainer:
+        self._unlist(c)
         c.state = BUSY
         c.last_used = time.monotonic()
         self.on_change()
@@ -237,20 +255,24 @@ class ContainerPool:
             if c.action is None and c.image is not None:  # a blackbox container nobody initialized
                 self._remove(c)
                 return
-            c.state = WARM if c.action else PREWARM
+            if c.action:
+                self._idle_warm(c)
+            else:
+                c.state = PREWARM
             return
         waiter.future.set_result(result)
 
     def release(self, c: PooledContainer, key: str | None) -> None:
         """Back to the pool, warm for `key` (the action it was initialized with)."""
-        c.state = WARM
         c.action = key
+        self._idle_warm(c)
         c.activation_id = None
         c.last_used = time.monotonic()
         self.on_change()
         self._dispatch()
 
     def _remove(self, c: PooledContainer) -> None:
+        self._unlist(c)
         self.containers.pop(c.id, None)
         self.on_change()
         self._spawn(self._destroy(c))
@@ -263,6 +285,7 @@ class ContainerPool:
 
     async def discard(self, c: PooledContainer) -> None:
         """Destroy a container after a developer or system error; its memory returns to the pool."""
+        self._unlist(c)
         self.containers.pop(c.id, None)
         self.on_change()
         await self._destroy(c)

@@ -8,6 +8,7 @@ timeouts in the last 10 is unresponsive.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import random
 import time
@@ -71,6 +72,7 @@ def home_hash(namespace: str, name: str) -> int:
     return zlib.crc32(f"{namespace}/{name}".encode())
 
 
+@functools.cache
 def step_sizes(n: int) -> list[int]:
     """Step sizes co-prime to n, so stepping from any home visits every invoker once."""
     return [s for s in range(1, n + 1) if math.gcd(s, n) == 1] or [1]
@@ -121,21 +123,22 @@ class LoadBalancer:
 
     def choose(self, namespace: str, action_path: str, memory_mb: int) -> InvokerHealth:
         ordered = [self.invokers[i] for i in sorted(self.invokers)]
-        now = time.monotonic()
-        usable = [inv.state(now) == HEALTHY for inv in ordered]
-        if not any(usable):
-            raise NoInvokers()
         n = len(ordered)
+        if n == 0:
+            raise NoInvokers()
+        now = time.monotonic()
         h = home_hash(namespace, action_path)
         home = h % n
         steps = step_sizes(n)
         step = steps[h % len(steps)]
-        for i in range(n):
-            idx = (home + i * step) % n
-            inv = ordered[idx]
-            if usable[idx] and inv.user_memory_mb - inv.used_mb >= memory_mb:
+        for i in range(n):  # the first healthy one with room, its health judged only when it is next
+            inv = ordered[(home + i * step) % n]
+            if inv.user_memory_mb - inv.used_mb >= memory_mb and inv.state(now) == HEALTHY:
                 return inv
-        return random.choice([inv for inv, ok in zip(ordered, usable) if ok])  # overload
+        healthy = [inv for inv in ordered if inv.state(now) == HEALTHY]
+        if not healthy:
+            raise NoInvokers()
+        return random.choice(healthy)  # overload
 
     async def publish(self, message: ActivationMessage, invoker: InvokerHealth, memory_mb: int,
                       timeout_ms: int, meta: dict[str, Any], counted: bool = True,

@@ -31,6 +31,7 @@ class Metrics:
                                       "The longest the event loop spent in one commit of the store",
                                       registry=self.registry)
         self._completed_at: deque[float] = deque()
+        self._by_status: dict[str, Any] = {}  # labels() takes a lock and builds a key per call
 
     def account(self, record: dict[str, Any]) -> None:
         """A stored final record: counted by status, its latency observed, its time kept for the rate."""
@@ -38,7 +39,11 @@ class Metrics:
         self._completed_at.append(now)
         while self._completed_at and now - self._completed_at[0] > 10:
             self._completed_at.popleft()
-        self.invocations.labels(record["response"]["status"]).inc()
+        status = record["response"]["status"]
+        counter = self._by_status.get(status)
+        if counter is None:
+            counter = self._by_status[status] = self.invocations.labels(status)
+        counter.inc()
         self.latency.observe(max(0, now_ms() - record["start"]) / 1000)
 
     def completed_recently(self, seconds: float = 10.0) -> int:

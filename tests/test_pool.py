@@ -121,3 +121,30 @@ async def test_a_spike_starts_containers_a_few_at_a_time_and_waiters_take_the_fi
     assert runtime.most == 2  # never more than max_starts at once
     assert runtime.made == 1 + 5
     await pool.stop()
+
+
+async def test_a_warm_container_serves_only_its_own_action_and_never_once_removed() -> None:
+    """Among many warm containers, an activation gets one of its own action's (the one used last),
+    and one discarded or evicted is never handed out again."""
+    from backend.containers import BUSY, ContainerPool
+
+    pool = ContainerPool(_SlowRuntime(), user_memory_mb=128 * 6, max_starts=6)  # type: ignore[arg-type]
+    started = [await pool.acquire(f"ns/{name}@0.0.1", "python:3", 128) for name in "aabbc"]
+    for (c, _), name in zip(started, "aabbc"):
+        pool.release(c, f"ns/{name}@0.0.1")
+    b_last = started[3][0]
+    got, cold = await pool.acquire("ns/b@0.0.1", "python:3", 128)
+    assert (got, cold) == (b_last, False) and got.state == BUSY
+    await pool.discard(got)
+    got, cold = await pool.acquire("ns/b@0.0.1", "python:3", 128)
+    assert got is started[2][0] and not cold
+    got, cold = await pool.acquire("ns/b@0.0.1", "python:3", 128)  # none warm left for b: a start
+    assert cold and got not in [c for c, _ in started]
+    # The pool is full now (a, a, c idle; b, b busy; one slot): a new action evicts the least recent.
+    pool.release(got, "ns/b@0.0.1")
+    await pool.acquire("ns/d@0.0.1", "python:3", 128)
+    await pool.acquire("ns/e@0.0.1", "python:3", 128)  # room only by evicting an idle one: the oldest a
+    assert started[0][0].id not in pool.containers
+    got, cold = await pool.acquire("ns/a@0.0.1", "python:3", 128)
+    assert got is started[1][0] and not cold
+    await pool.stop()

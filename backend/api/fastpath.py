@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any, Iterator, Mapping
 from urllib.parse import parse_qsl
 
 from starlette.requests import ClientDisconnect
@@ -33,9 +34,7 @@ class InvokeRequest:
     __slots__ = ("headers", "query_params", "_receive")
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
-        self.headers: dict[str, str] = {}
-        for name, value in scope["headers"]:  # lower-case names (ASGI); the first of a repeated one
-            self.headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+        self.headers = ScopeHeaders(scope["headers"])
         self.query_params = _query(scope["query_string"].decode("latin-1"))
         self._receive = receive
 
@@ -48,6 +47,34 @@ class InvokeRequest:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+class ScopeHeaders(Mapping[str, str]):
+    """A request's headers, decoded only when asked for: the invoke route reads two of them."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw  # lower-case names (ASGI)
+
+    def get(self, name: str, default: Any = None) -> Any:  # the first of a repeated one, as Starlette
+        wanted = name.lower().encode("latin-1")
+        for key, value in self._raw:
+            if key == wanted:
+                return value.decode("latin-1")
+        return default
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(key.decode("latin-1") for key, _ in self._raw))
+
+    def __len__(self) -> int:
+        return len({key for key, _ in self._raw})
 
 
 def _query(text: str) -> dict[str, str]:
