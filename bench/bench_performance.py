@@ -300,7 +300,7 @@ def main() -> None:
     rows += [
         ("throughput c=32: echo endpoint (floor)", f"{floor:.0f}/s", "", ""),
         ("throughput c=32: blocking invoke via the API", f"{one:.0f}/s", f"{one / floor:.0%} of the floor", ">= 25 %"),
-        ("store: commits per invoke at c=32 (2 writes each)", f"{commits_per_invoke:.2f}", "", "reported"),
+        ("store: commits per invoke at c=32 (one write each)", f"{commits_per_invoke:.2f}", "", "reported"),
         ("store: longest commit on the event loop", f"{longest_commit_ms:.2f} ms", "", "reported"),
         ("warm: direct /run p50 (p99)", f"{d50:.3f} ms ({d99:.3f})", "", ""),
         ("warm: API invoke p50 (p99)", f"{a50:.3f} ms ({a99:.3f})", f"{a50 / d50:.2f}x direct", ""),

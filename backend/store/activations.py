@@ -12,9 +12,10 @@ from ..activations import PENDING, now_ms, pending_failure
 from .base import StoreBase, dumps
 
 # How long the pending record of an activation whose id nobody has yet may wait for its final
-# one, so that the two are one insert: at c=1 a completion follows in well under a millisecond,
-# at c=32 in tens of them.
-HOLD_S = 0.05
+# one, so that the two are one insert: a warm no-op's completion follows in under a millisecond,
+# at c=32 in tens of them, and a spike's queued 50 ms activations in up to a second. (A shorter
+# hold, 50 ms, wrote a second commit for exactly those.)
+HOLD_S = 1.0
 
 _INSERT = "INSERT INTO activations (id, namespace, name, start, status, doc) VALUES (?, ?, ?, ?, ?, ?)"
 _COMPLETE = "UPDATE activations SET status = ?, start = ?, doc = ? WHERE id = ? AND status = ?"
