@@ -1,9 +1,10 @@
 """The controller: the OpenWhisk REST API, identities and throttles, and the completion path.
 
-It records every accepted activation as pending before it is published, so every activation id it
-ever returned resolves to a record. A blocking caller is answered as the completion is queued for
-the store, which serves the final record by id until it commits a turn of the loop later (a crash
-in between leaves the pending record, ended on restart; on Kafka the completion is read again).
+It records every accepted activation as pending before its id is handed out, so every activation
+id it ever returned resolves to a record (a blocking caller's, on the in-process bus, is written
+with its final record when that comes within a second). A blocking caller is answered as the
+completion is queued for the store, which serves the final record by id until it commits a turn of
+the loop later (on Kafka the completion is acked only then, so a restarted controller reads it again).
 """
 
 from __future__ import annotations
@@ -188,9 +189,8 @@ class Controller:
             return
         if entry.counted:
             self.throttle.finished(entry.message.subject)
-        # The waiter's callbacks first, so the caller is answered before the commit runs (at c=1
-        # that commit had come first, 113 µs between the completion and the caller's turn); the
-        # store serves the record by id from this same step on.
+        # The caller's turn before the commit (at c=1 the commit had come first: 113 µs); the store
+        # serves the record by id from this same step on.
         if not entry.waiter.done():
             entry.waiter.set_result(record)
         stored = self.store.complete_soon(record)
