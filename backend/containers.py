@@ -186,10 +186,14 @@ class ContainerPool:
 
     def _unlist(self, c: PooledContainer) -> None:
         warm = self._warm.get(c.action) if c.state == WARM and c.action is not None else None
-        if warm is not None and c in warm:
+        if warm is None:
+            return
+        if warm[-1] is c:  # the one a warm acquire takes: no scan
+            warm.pop()
+        elif c in warm:
             warm.remove(c)
-            if not warm:
-                del self._warm[c.action]  # type: ignore[arg-type]
+        if not warm:
+            del self._warm[c.action]  # type: ignore[arg-type]
 
     def _take(self, c: PooledContainer) -> PooledContainer:
         self._unlist(c)
