@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.responses import Response
 
 from ..errors import EntityError
-from ..jsontext import dumps
+from ..jsontext import dumps, dumps_text
 
 PROPERTY_NOT_FOUND = "Response does not include requested property."
 UNKNOWN_CONTENT_TYPE = "Response did not specify a known content-type."
@@ -75,7 +75,7 @@ def transcode(extension: str, result: Any) -> Response:
             raise EntityError(400, invalid_media("json"))
         return Response(dumps(result), 200, media_type="application/json")
     if extension == "text":
-        text = result if isinstance(result, str) else dumps(result).decode()
+        text = result if isinstance(result, str) else dumps_text(result)
         return Response(text, 200, media_type="text/plain; charset=UTF-8")
     if not isinstance(result, str):
         raise EntityError(400, invalid_media(extension))
