@@ -72,6 +72,11 @@ class Consumer(ABC):
     async def get(self) -> Delivery:
         """The next message; waits until there is one."""
 
+    def get_nowait(self) -> Delivery | None:
+        """The next message if the bus holds one here and now, else None (a bus that must ask
+        elsewhere always says None: its `get` is the way)."""
+        return None
+
     async def backlog(self) -> int:
         """Messages of the topic this consumer has not been handed yet (0 when caught up)."""
         return 0
@@ -128,6 +133,13 @@ class _MemoryConsumer(Consumer):
         while not topic.messages:
             topic.ready.clear()
             await topic.ready.wait()
+        return self._take()
+
+    def get_nowait(self) -> Delivery | None:
+        return self._take() if self._topic.messages else None
+
+    def _take(self) -> Delivery:
+        topic = self._topic
         message = topic.messages.popleft()
         if topic.messages:
             topic.ready.set()  # wake another waiting member of the group
