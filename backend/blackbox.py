@@ -214,7 +214,7 @@ SKELETON_DOCKERFILE = """\
 FROM squall/action-python3:latest
 COPY handler.py /action/handler.py
 EXPOSE {port}
-CMD ["python3", "-u", "-s", "/usr/local/lib/squall/actionproxy.py", "--port", "{port}", "--action", "/action/handler.py"]
+CMD ["python3", "-u", "-s", "/usr/local/lib/squall/actionproxy.pyc", "--port", "{port}", "--action", "/action/handler.py"]
 """
 
 SKELETON_HANDLER = '''\

@@ -22,7 +22,7 @@ from typing import Any
 from . import blackbox, kinds, languages
 from . import errors as X
 from .actionproxy import OOM_EXIT_CODE
-from .images import ACTION_UID, PROXY_PATH_IN_IMAGE, SOCKET_DIR, image_is_current
+from .images import ACTION_UID, PROXY_CODE_IN_IMAGE, SOCKET_DIR, image_is_current
 from .kinds import BLACKBOX, DEFAULT_KIND, image_of
 from .runtimes import (INVOKER_LABEL, Container, LogLines, ProxyConnection, ProxyGone, Runtime,
                        RuntimeUnavailable, proxy_launcher_args)
@@ -194,7 +194,7 @@ class DockerRuntime(Runtime):
         command = None
         launcher = language.launcher(memory_mb, in_image=True)
         if launcher is not None:  # the image's own command, with this container's memory in it
-            command = ["python3", "-u", "-s", PROXY_PATH_IN_IMAGE, "--socket", f"{SOCKET_DIR}/action.sock",
+            command = ["python3", "-u", "-s", PROXY_CODE_IN_IMAGE, "--socket", f"{SOCKET_DIR}/action.sock",
                        *proxy_launcher_args(language, launcher)]
         try:
             config = await asyncio.to_thread(self._create, image, name, directory, kind, memory_mb, network,
