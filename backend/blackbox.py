@@ -40,6 +40,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .images import PROXY_CODE_IN_IMAGE
 from .runtimes import RuntimeUnavailable
 
 NETWORK = "squall-blackbox"
@@ -214,7 +215,7 @@ SKELETON_DOCKERFILE = """\
 FROM squall/action-python3:latest
 COPY handler.py /action/handler.py
 EXPOSE {port}
-CMD ["python3", "-u", "-s", "/usr/local/lib/squall/actionproxy.pyc", "--port", "{port}", "--action", "/action/handler.py"]
+CMD ["python3", "-u", "-s", "{proxy}", "--port", "{port}", "--action", "/action/handler.py"]
 """
 
 SKELETON_HANDLER = '''\
@@ -253,7 +254,7 @@ def write_skeleton(directory: Path, force: bool = False) -> list[Path]:
     """Write Dockerfile, handler.py and README.md into `directory`; existing ones only with force."""
     name, image = skeleton_names(directory)
     files = {
-        "Dockerfile": SKELETON_DOCKERFILE.format(port=PORT),
+        "Dockerfile": SKELETON_DOCKERFILE.format(port=PORT, proxy=PROXY_CODE_IN_IMAGE),
         "handler.py": SKELETON_HANDLER,
         "README.md": SKELETON_README.format(name=name, image=image, directory=directory),
     }

@@ -260,8 +260,8 @@ def _build_one(client: "docker.DockerClient", language: languages.Language, base
         install = APT_INSTALL.format(packages=" ".join(language.apt_packages)) if language.apt_packages else ""
         (root / "Dockerfile").write_text(DOCKERFILE.format(
             base=base, uid=ACTION_UID, proxy=PROXY_PATH_IN_IMAGE, proxy_code=PROXY_CODE_IN_IMAGE,
-            lib=languages.LIB_IN_IMAGE, label=VERSION_LABEL, version=image_version(language), family=language.family,
-            socket_dir=SOCKET_DIR, install=install))
+            lib=languages.LIB_IN_IMAGE, label=VERSION_LABEL, version=image_version(language),
+            family=language.family, socket_dir=SOCKET_DIR, install=install))
         say(f"building {image} from {base}")
         try:
             for chunk in client.api.build(path=context, tag=image, rm=True, forcerm=True, decode=True,

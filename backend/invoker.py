@@ -10,14 +10,15 @@ import logging
 from typing import Any
 
 from . import errors as X
-from .activations import APPLICATION_ERROR, DEVELOPER_ERROR, INTERNAL_ERROR, SUCCESS, activation_record, now_ms
+from .activations import DEVELOPER_ERROR, INTERNAL_ERROR, activation_record, now_ms
 from .entities import Action
 from .incarnation import Incarnation
-from .limits import MAX_PAYLOAD, MB, MEMORY_MIN_MB
+from .limits import MB, MEMORY_MIN_MB
 from .bus import HEALTH_TOPIC, Bus, Consumer, Delivery, Message, completed_topic, control_topic, invoker_topic
 from .containers import MAX_STARTS, ContainerPool, PooledContainer, ProvisionError
 from .messages import ActivationMessage, CompletionMessage, PingMessage, StartMessage
-from .runtimes import Runtime, RunOutcome, RuntimeUnavailable
+from .outcomes import failure_of, interpret
+from .runtimes import Runtime, RuntimeUnavailable
 
 log = logging.getLogger("squall.invoker")
 
@@ -150,9 +151,13 @@ class Invoker:
             task.add_done_callback(lambda _t, current=current: self._slot_done(current[0]))
 
     def _slot_done(self, activation_id: str) -> None:
+        self._forget(activation_id)
+        self._slots.release()
+
+    def _forget(self, activation_id: str) -> None:
+        """An activation has ended: no more cancelling it."""
         self._running.pop(activation_id, None)
         self._cancel_reason.pop(activation_id, None)
-        self._slots.release()
 
     def _runnable(self, delivery: Delivery) -> ActivationMessage | None:
         """The activation a delivery carries, or None (acked) when it is not this invoker's to run."""
@@ -179,18 +184,21 @@ class Invoker:
             await self._activate(msg, delivery)
             if not self._accepting or task.cancelling():
                 return  # a cancelled task stays cancelled: it takes nothing more
-            while True:
-                following = consumer.get_nowait()
-                if following is None:
-                    return
-                next_msg = self._runnable(following)
-                if next_msg is not None:
-                    break
-            self._running.pop(msg.activation_id, None)
-            self._cancel_reason.pop(msg.activation_id, None)
-            msg, delivery = next_msg, following
+            following = self._following(consumer)
+            if following is None:
+                return
+            self._forget(msg.activation_id)
+            msg, delivery = following
             current[0] = msg.activation_id
             self._running[msg.activation_id] = task
+
+    def _following(self, consumer: Consumer) -> tuple[ActivationMessage, Delivery] | None:
+        """The next activation the topic holds right now, if any (what is not to run is acked)."""
+        while (delivery := consumer.get_nowait()) is not None:
+            msg = self._runnable(delivery)
+            if msg is not None:
+                return msg, delivery
+        return None
 
     async def _consume_control(self, consumer: Any) -> None:
         while True:
@@ -333,7 +341,7 @@ class Invoker:
                             "env": {}}
             outcome = await container.init(init_payload, timeout_s)
             init_time = now_ms() - start
-            failure = await self._failure(c, outcome, action, init=True)
+            failure = await failure_of(c.container, outcome, action.limits.timeout, init=True)
             if failure is not None:
                 logs = await container.logs.collect(log_limit, DEAD_CONTAINER_LOG_WAIT_S)
                 return self._record(msg, action, start, now_ms(), DEVELOPER_ERROR, failure, logs,
@@ -351,49 +359,14 @@ class Invoker:
             run_payload["api_key"] = msg.api_key
         outcome = await container.run(run_payload, timeout_s)
         end = now_ms()
-        failure = await self._failure(c, outcome, action, init=False)
+        failure = await failure_of(c.container, outcome, action.limits.timeout, init=False)
         if failure is not None:
             logs = await container.logs.collect(log_limit, DEAD_CONTAINER_LOG_WAIT_S)
             return self._record(msg, action, start, end, DEVELOPER_ERROR, failure, logs,
                                 wait_time, init_time, timed_out=outcome.timed_out), c, False
         logs = await container.logs.collect(log_limit)
-        status, result, keep = self._interpret(outcome)
+        status, result, keep = interpret(outcome)
         return self._record(msg, action, start, end, status, result, logs, wait_time, init_time), c, keep
-
-    async def _failure(self, c: PooledContainer, outcome: RunOutcome, action: Action, *, init: bool) -> dict[str, Any] | None:
-        """The error result when the container timed out or died, else None."""
-        if outcome.timed_out:
-            return {"error": X.timed_out(action.limits.timeout, init)}
-        if outcome.gone:
-            if await c.container.out_of_memory():
-                return {"error": X.MEMORY_EXHAUSTED}
-            return {"error": X.ABNORMAL_INIT if init else X.ABNORMAL_RUN}
-        if init and outcome.status != 200:
-            try:
-                body = outcome.json()
-                error = body.get("error") if isinstance(body, dict) else None
-            except ValueError:
-                error = None
-            return {"error": error or X.ABNORMAL_INIT}
-        return None
-
-    @staticmethod
-    def _interpret(outcome: RunOutcome) -> tuple[str, Any, bool]:
-        """Map a /run response to (status, result, keep the container warm)."""
-        size = len(outcome.body)
-        if size > MAX_PAYLOAD:
-            return APPLICATION_ERROR, {"error": X.truncated_response(size, MAX_PAYLOAD)}, True
-        try:
-            result = outcome.json()
-        except ValueError:
-            return DEVELOPER_ERROR, {"error": "The action did not produce a valid JSON response."}, False
-        if outcome.status != 200:
-            if isinstance(result, dict) and "error" in result:
-                return DEVELOPER_ERROR, {"error": result["error"]}, False
-            return DEVELOPER_ERROR, {"error": X.NOT_A_DICTIONARY}, False
-        if isinstance(result, dict) and "error" in result:
-            return APPLICATION_ERROR, result, True
-        return SUCCESS, result, True
 
     def _record(self, msg: ActivationMessage, action: Action, start: int, end: int, status: str,
                 result: Any, logs: list[str], wait_time: int | None = None, init_time: int | None = None,
