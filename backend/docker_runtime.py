@@ -111,6 +111,12 @@ class DockerContainer(Container):
 
         threading.Thread(target=pump, name=f"logs-{self.id}", daemon=True).start()
 
+    async def resize(self, memory_mb: int) -> None:
+        limit = f"{memory_mb}m"  # and no swap, as hardening() sets it
+        await asyncio.to_thread(self.runtime.api.update_container, self.docker_id, mem_limit=limit,
+                                memswap_limit=limit)
+        self.memory_mb = memory_mb
+
     async def out_of_memory(self) -> bool:
         for _ in range(20):
             state = (await asyncio.to_thread(self.runtime.api.inspect_container, self.docker_id))["State"]
@@ -203,6 +209,7 @@ class DockerRuntime(Runtime):
             await asyncio.to_thread(shutil.rmtree, directory, True)
             raise
         container = DockerContainer(self, config, name, kind, memory_mb, directory)
+        container.resizable = launcher is None
         keep_open: list[int] = []
         try:
             await container.read_log_pipes(directory, keep_open)

@@ -53,6 +53,7 @@ async def system_status(ctl: Controller) -> dict[str, Any]:
             "usedMemory": inv.status.get("usedMemory", 0), "slotsUsedMemory": inv.used_mb,
             "inflight": inv.inflight, "queueDepth": depth, "topic": invoker_topic(i),
             "runtime": inv.status.get("runtime"), "containers": inv.status.get("containers", []),
+            "coldStarts": inv.status.get("coldStarts", 0), "prewarmStarts": inv.status.get("prewarmStarts", 0),
             "lastPing": round(time.monotonic() - inv.last_ping, 3),
         })
     recent = ctl.metrics.completed_recently(10)

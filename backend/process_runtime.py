@@ -82,6 +82,11 @@ class ProcessContainer(Container):
             return None
         return self.process.get_returncode() if self.process is not None else None
 
+    async def resize(self, memory_mb: int) -> None:
+        assert self.process is not None
+        resource.prlimit(self.process.get_pid(), resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
+        self.memory_mb = memory_mb
+
     async def out_of_memory(self) -> bool:
         return await self._wait(1.0) == actionproxy.OOM_EXIT_CODE
 
@@ -134,6 +139,7 @@ class ProcessRuntime(Runtime):
             "LANG": "C.UTF-8", "__OW_API_HOST": self.api_host,
         }
         container = ProcessContainer(kind, memory_mb, directory)
+        container.resizable = launcher is None  # its memory is the proxy's address space
         container.process, _ = await asyncio.get_running_loop().subprocess_exec(
             lambda: container.protocol, self.python, "-u", "-s", str(PROXY_SOURCE), "--socket", str(socket_path),
             *proxy_launcher_args(language, launcher),

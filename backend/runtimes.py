@@ -280,6 +280,9 @@ class Container(ABC):
     id: str
     kind: str
     memory_mb: int
+    # Whether `resize` can lower its memory: not where the limit is in the language process's own
+    # settings from its start (a JVM's heap), which a new limit would not reach.
+    resizable = False
 
     def __init__(self) -> None:
         self.logs = LogCollector()
@@ -301,6 +304,11 @@ class Container(ABC):
 
     async def run(self, payload: dict[str, Any], timeout_s: float) -> RunOutcome:
         return await self._call("/run", payload, timeout_s)
+
+    async def resize(self, memory_mb: int) -> None:
+        """Lower the memory limit of a container nothing has run in yet, so that a prewarmed one
+        serves an action that asks for less (a cold start costs ten times as much)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot change its memory limit")
 
     @abstractmethod
     async def out_of_memory(self) -> bool:

@@ -67,6 +67,28 @@ def test_a_full_pool_queues_activations_in_order_and_runs_them_all(small: Server
     assert starts[4] >= min(starts[:2]) + 400, "two containers at most: the fifth had to wait"
 
 
+HOG = ("def main(args):\n    blocks = [b'x' * (16 << 20) for _ in range(10)]\n"
+       "    return {'mb': 16 * len(blocks)}\n")
+
+
+def test_an_action_of_less_memory_runs_in_the_prewarmed_container_within_its_own_limit(small: Server) -> None:
+    """The 256 MB prewarmed container serves a 128 MB action: no cold start, and 160 MB that
+    fit in 256 are more than the action may have."""
+    prewarmed = wait_for(lambda: [c for c in small.containers() if c["state"] == "prewarm"], timeout=10)
+    assert prewarmed and prewarmed[0]["memory"] == 256
+    cold_starts = small.status()["invokers"][0]["coldStarts"]
+    _, auth = small.new_namespace()
+    with small.client(auth) as c:
+        deploy(c, "hog128", HOG, limits={"memory": 128})
+        deploy(c, "hog256", HOG, limits={"memory": 256})
+        small_one = c.post("/api/v1/namespaces/_/actions/hog128?blocking=true").json()
+        assert small_one["response"]["result"] == {"error": "The action exhausted its memory and was aborted."}
+        assert small.status()["invokers"][0]["coldStarts"] == cold_starts, "the prewarmed container ran it"
+        assert prewarmed[0]["id"] not in [c["id"] for c in small.containers()], "and it was not kept"
+        large_one = c.post("/api/v1/namespaces/_/actions/hog256?blocking=true").json()
+        assert large_one["response"]["result"] == {"mb": 160}, "the same code fits in 256 MB"
+
+
 def test_an_action_that_cannot_be_provisioned_is_a_whisk_internal_error(tmp_path: Path) -> None:
     with running(tmp_path / "home", "--runtime", "process", "--user-memory", "256", "--prewarm", "0") as srv:
         with srv.client() as c:
@@ -148,3 +170,80 @@ async def test_a_warm_container_serves_only_its_own_action_and_never_once_remove
     got, cold = await pool.acquire("ns/a@0.0.1", "python:3", 128)
     assert got is started[1][0] and not cold
     await pool.stop()
+
+
+class _ResizingRuntime:
+    """Starts at once; containers of `fixed` kinds cannot change their memory, a resize to
+    `refused_mb` fails as an engine's error would."""
+
+    name = "fake"
+
+    def __init__(self, fixed: frozenset[str] = frozenset(), refused_mb: int | None = None) -> None:
+        self.fixed = fixed
+        self.refused_mb = refused_mb
+        self.made: list[object] = []
+        self.destroyed: list[str] = []
+
+    async def create(self, kind: str, memory_mb: int, **_: object) -> object:
+        import types
+
+        runtime = self
+        name = f"c{len(self.made)}"
+
+        async def resize(new_mb: int) -> None:
+            if new_mb == runtime.refused_mb:
+                raise RuntimeError("the engine refused the update")
+            container.memory_mb = new_mb
+
+        async def destroy() -> None:
+            runtime.destroyed.append(name)
+
+        container = types.SimpleNamespace(id=name, kind=kind, memory_mb=memory_mb, resizable=kind not in self.fixed,
+                                          resize=resize, destroy=destroy)
+        self.made.append(container)
+        return container
+
+
+async def _prewarmed_pool(runtime: _ResizingRuntime, prewarm: dict[tuple[str, int], int]) -> object:
+    import asyncio
+
+    from backend.containers import PREWARM, ContainerPool
+
+    pool = ContainerPool(runtime, user_memory_mb=1024, prewarm=prewarm)  # type: ignore[arg-type]
+    await pool.start()
+    for _ in range(100):
+        if sum(c.state == PREWARM for c in pool.containers.values()) == sum(prewarm.values()):
+            return pool
+        await asyncio.sleep(0.01)
+    raise AssertionError("the prewarmed containers did not start")
+
+
+async def test_a_prewarmed_container_of_more_memory_serves_an_action_of_less_with_its_limit_lowered() -> None:
+    runtime = _ResizingRuntime()
+    pool = await _prewarmed_pool(runtime, {("python:3", 512): 1, ("python:3", 256): 1})
+    prewarmed = {c.memory_mb: c for c in pool.containers.values()}  # type: ignore[attr-defined]
+    got, cold = await pool.acquire("ns/a@0.0.1", "python:3", 256)  # type: ignore[attr-defined]
+    assert got is prewarmed[256] and cold, "one of just its memory first"
+    got, cold = await pool.acquire("ns/b@0.0.1", "python:3", 128)  # type: ignore[attr-defined]
+    assert got is prewarmed[512] and cold, "then the smallest one of more"
+    assert got.memory_mb == 128 and got.container.memory_mb == 128, "its limit lowered before the action runs"
+    assert len(runtime.made) == 2, "no cold start for either"
+    # What it gave back is free: the two actions' 256 + 128 MB and the 256 MB prewarm's refill.
+    assert pool.used_mb == 256 + 128 + 256  # type: ignore[attr-defined]
+    await pool.stop()  # type: ignore[attr-defined]
+
+
+async def test_a_prewarmed_container_whose_memory_is_fixed_or_cannot_change_is_not_handed_out() -> None:
+    import asyncio
+
+    runtime = _ResizingRuntime(fixed=frozenset({"java:17"}), refused_mb=128)
+    pool = await _prewarmed_pool(runtime, {("java:17", 256): 1, ("python:3", 256): 1})
+    java = next(c for c in pool.containers.values() if c.kind == "java:17")  # type: ignore[attr-defined]
+    python = next(c for c in pool.containers.values() if c.kind == "python:3")  # type: ignore[attr-defined]
+    got, cold = await pool.acquire("ns/j@0.0.1", "java:17", 128)  # type: ignore[attr-defined]
+    assert cold and got is not java and got.memory_mb == 128, "a JVM's heap is set at its start: a start of its own"
+    got, cold = await pool.acquire("ns/p@0.0.1", "python:3", 128)  # type: ignore[attr-defined]
+    assert cold and got is not python and got.memory_mb == 128, "the engine refused: a start of its own"
+    await asyncio.sleep(0.01)  # its removal runs in the background
+    assert python.id not in pool.containers and python.id in runtime.destroyed, "and the refused one is gone"  # type: ignore[attr-defined]
+    await pool.stop()  # type: ignore[attr-defined]
