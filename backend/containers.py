@@ -364,11 +364,13 @@ class ContainerPool:
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
-            for c in list(self.containers.values()):
-                if c.state == WARM and now - c.last_used > self.idle_timeout_s:
-                    log.info("removing idle container %s (%s)", c.id, c.action)
-                    self._remove(c)
-                    self._dispatch()
+            idle = [c for c in self.containers.values() if c.state == WARM and now - c.last_used > self.idle_timeout_s]
+            for c in idle:
+                log.info("removing idle container %s (%s)", c.id, c.action)
+                self._remove(c)
+                self._dispatch()
+            if idle:  # the memory they held may be what the prewarmed ones were evicted for
+                self._refill_prewarm()
 
 
 class ProvisionError(Exception):

@@ -51,7 +51,9 @@ class Config:
     user_memory_mb: int = 2048
     idle_timeout_s: float = 600.0
     max_starts: int = MAX_STARTS
-    prewarm: dict[str, int] = field(default_factory=lambda: {DEFAULT_KIND: 1})  # kind -> per invoker
+    # kind -> per invoker; two 256 MB stem cells, as OpenWhisk keeps of its default kind: a
+    # smaller action takes one with its limit lowered (a spike's first two containers)
+    prewarm: dict[str, int] = field(default_factory=lambda: {DEFAULT_KIND: 2})
     shutdown_grace_s: float = 30.0
     ack_min_s: float = 60.0
     ack_extra_s: float = 60.0
