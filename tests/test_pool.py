@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
 from conftest import Server, deploy, require_docker, running
 from test_activation_failures import wait_for
+
+if TYPE_CHECKING:
+    from backend.containers import ContainerPool
 
 
 @pytest.fixture(scope="module", params=["process", "docker"])
@@ -206,7 +209,7 @@ class _ResizingRuntime:
         return container
 
 
-async def _prewarmed_pool(runtime: _ResizingRuntime, prewarm: dict[tuple[str, int], int]) -> object:
+async def _prewarmed_pool(runtime: _ResizingRuntime, prewarm: dict[tuple[str, int], int]) -> ContainerPool:
     import asyncio
 
     from backend.containers import PREWARM, ContainerPool
@@ -223,16 +226,16 @@ async def _prewarmed_pool(runtime: _ResizingRuntime, prewarm: dict[tuple[str, in
 async def test_a_prewarmed_container_of_more_memory_serves_an_action_of_less_with_its_limit_lowered() -> None:
     runtime = _ResizingRuntime()
     pool = await _prewarmed_pool(runtime, {("python:3", 512): 1, ("python:3", 256): 1})
-    prewarmed = {c.memory_mb: c for c in pool.containers.values()}  # type: ignore[attr-defined]
-    got, cold = await pool.acquire("ns/a@0.0.1", "python:3", 256)  # type: ignore[attr-defined]
+    prewarmed = {c.memory_mb: c for c in pool.containers.values()}
+    got, cold = await pool.acquire("ns/a@0.0.1", "python:3", 256)
     assert got is prewarmed[256] and cold, "one of just its memory first"
-    got, cold = await pool.acquire("ns/b@0.0.1", "python:3", 128)  # type: ignore[attr-defined]
+    got, cold = await pool.acquire("ns/b@0.0.1", "python:3", 128)
     assert got is prewarmed[512] and cold, "then the smallest one of more"
     assert got.memory_mb == 128 and got.container.memory_mb == 128, "its limit lowered before the action runs"
     assert len(runtime.made) == 2, "no cold start for either"
     # What it gave back is free: the two actions' 256 + 128 MB and the 256 MB prewarm's refill.
-    assert pool.used_mb == 256 + 128 + 256  # type: ignore[attr-defined]
-    await pool.stop()  # type: ignore[attr-defined]
+    assert pool.used_mb == 256 + 128 + 256
+    await pool.stop()
 
 
 async def test_a_prewarmed_container_whose_memory_is_fixed_or_cannot_change_is_not_handed_out() -> None:
@@ -240,12 +243,13 @@ async def test_a_prewarmed_container_whose_memory_is_fixed_or_cannot_change_is_n
 
     runtime = _ResizingRuntime(fixed=frozenset({"java:17"}), refused_mb=128)
     pool = await _prewarmed_pool(runtime, {("java:17", 256): 1, ("python:3", 256): 1})
-    java = next(c for c in pool.containers.values() if c.kind == "java:17")  # type: ignore[attr-defined]
-    python = next(c for c in pool.containers.values() if c.kind == "python:3")  # type: ignore[attr-defined]
-    got, cold = await pool.acquire("ns/j@0.0.1", "java:17", 128)  # type: ignore[attr-defined]
+    java = next(c for c in pool.containers.values() if c.kind == "java:17")
+    python = next(c for c in pool.containers.values() if c.kind == "python:3")
+    got, cold = await pool.acquire("ns/j@0.0.1", "java:17", 128)
     assert cold and got is not java and got.memory_mb == 128, "a JVM's heap is set at its start: a start of its own"
-    got, cold = await pool.acquire("ns/p@0.0.1", "python:3", 128)  # type: ignore[attr-defined]
+    got, cold = await pool.acquire("ns/p@0.0.1", "python:3", 128)
     assert cold and got is not python and got.memory_mb == 128, "the engine refused: a start of its own"
     await asyncio.sleep(0.01)  # its removal runs in the background
-    assert python.id not in pool.containers and python.id in runtime.destroyed, "and the refused one is gone"  # type: ignore[attr-defined]
-    await pool.stop()  # type: ignore[attr-defined]
+    assert python.id not in pool.containers, "and the refused one is gone"
+    assert python.id in runtime.destroyed
+    await pool.stop()
