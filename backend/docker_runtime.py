@@ -38,6 +38,12 @@ START_TIMEOUT_S = 30.0
 HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 
 
+def memory_limits(memory_mb: int) -> dict[str, str]:
+    """The container's memory and memory+swap (so no swap), at its start and when lowered."""
+    limit = f"{memory_mb}m"
+    return {"mem_limit": limit, "memswap_limit": limit}
+
+
 def hardening(memory_mb: int, network: bool) -> dict[str, Any]:
     """The container settings of the contract page (docker-py keywords)."""
     import docker.types
@@ -49,8 +55,7 @@ def hardening(memory_mb: int, network: bool) -> dict[str, Any]:
         "read_only": True,
         "tmpfs": {"/tmp": f"size={TMPFS_SIZE}"},
         "pids_limit": PIDS_LIMIT,
-        "mem_limit": f"{memory_mb}m",
-        "memswap_limit": f"{memory_mb}m",
+        **memory_limits(memory_mb),
         "ulimits": [docker.types.Ulimit(name="nofile", soft=1024, hard=1024)],
         "log_config": docker.types.LogConfig(type="json-file",
                                              config={"max-size": LOG_MAX_SIZE, "max-file": "1"}),
@@ -112,9 +117,7 @@ class DockerContainer(Container):
         threading.Thread(target=pump, name=f"logs-{self.id}", daemon=True).start()
 
     async def resize(self, memory_mb: int) -> None:
-        limit = f"{memory_mb}m"  # and no swap, as hardening() sets it
-        await asyncio.to_thread(self.runtime.api.update_container, self.docker_id, mem_limit=limit,
-                                memswap_limit=limit)
+        await asyncio.to_thread(self.runtime.api.update_container, self.docker_id, **memory_limits(memory_mb))
         self.memory_mb = memory_mb
 
     async def out_of_memory(self) -> bool:
