@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .jsontext import dumps
+from .jsontext import dumps, loads
 
 
 def _encode(obj: Any) -> bytes:
@@ -37,7 +36,7 @@ class ActivationMessage:
 
     @classmethod
     def decode(cls, data: bytes) -> "ActivationMessage":
-        return cls(**json.loads(data))
+        return cls(**loads(data))
 
 
 @dataclass
@@ -53,7 +52,7 @@ class CompletionMessage:
 
     @classmethod
     def decode(cls, data: bytes) -> "CompletionMessage":
-        return cls(**json.loads(data))
+        return cls(**loads(data))
 
 
 @dataclass
@@ -74,7 +73,7 @@ class StartMessage:
 
 def decode_ack(data: bytes) -> "CompletionMessage | StartMessage":
     """What an invoker sends its controller: a start notice or a completion."""
-    fields = json.loads(data)
+    fields = loads(data)
     if fields.get("kind") == "start":
         return StartMessage(**fields)
     return CompletionMessage(**fields)
@@ -95,4 +94,4 @@ class PingMessage:
 
     @classmethod
     def decode(cls, data: bytes) -> "PingMessage":
-        return cls(**json.loads(data))
+        return cls(**loads(data))

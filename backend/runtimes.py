@@ -22,7 +22,7 @@ from typing import Any
 from . import actionproxy, languages
 from .activations import DEVELOPER_ERROR
 from .errors import truncated_logs
-from .jsontext import dumps
+from .jsontext import dumps, loads
 from .limits import MB
 
 log = logging.getLogger("squall.runtime")
@@ -271,7 +271,7 @@ class RunOutcome:
     gone: bool = False  # the container died: crashed or killed
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        return loads(self.body)
 
 
 class Container(ABC):

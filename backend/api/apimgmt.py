@@ -7,7 +7,6 @@ answer as OpenWhisk's do: 200 with the API's document, or 502 `{"error": ...}`.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -21,6 +20,7 @@ from ..limits import MAX_ENTITY_PUT
 from ..store import Identity
 from .common import json_response, read_body
 from .routes import RouteTable
+from ..jsontext import loads
 
 PREFIX = "/api/v1/web/whisk.system/apimgmt"
 CREATE_FAILED = "API creation failure: "
@@ -44,7 +44,7 @@ def _object(value: Any, name: str) -> dict[str, Any]:
     """A field given as an object or as a JSON string of one."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = loads(value)
         except ValueError:
             raise Refused(f"{name} field cannot be parsed. Ensure it is valid JSON.") from None
     if not isinstance(value, dict):
@@ -187,7 +187,7 @@ def router(ctl: Controller, table: RouteTable) -> APIRouter:
         body = await read_body(request, MAX_ENTITY_PUT)
         if body.strip():
             try:
-                parsed = json.loads(body)
+                parsed = loads(body)
             except ValueError:
                 parsed = None
             if isinstance(parsed, dict):

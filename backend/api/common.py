@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi.responses import Response
 
 from ..activations import new_activation_id
 from ..controller import Call
-from ..jsontext import dumps
+from ..jsontext import dumps, loads
 from ..errors import (
     EntityError, argument_not_integer, entity_too_big, list_limit_out_of_range, list_skip_out_of_range,
     malformed,
@@ -83,7 +82,7 @@ def parse_json(body: bytes, default: Any) -> Any:
     if not body.strip():
         return default
     try:
-        return json.loads(body)
+        return loads(body)
     except (ValueError, UnicodeDecodeError):
         raise EntityError(400, malformed("the body is not valid JSON")) from None
 

@@ -8,7 +8,6 @@ The activation runs as the namespace's owner. The request becomes parameters (`_
 from __future__ import annotations
 
 import base64
-import json
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from ..registry import Resolved
 from ..store import Identity
 from .common import error_response, read_body
 from .webresponse import BAD_EXTENSION, EXTENSIONS, is_binary, is_json_type, media_type, transcode
+from ..jsontext import loads
 
 METHODS = ["GET", "DELETE", "POST", "PUT", "HEAD", "OPTIONS", "PATCH"]
 RESERVED = frozenset({"__ow_method", "__ow_headers", "__ow_path", "__ow_user", "__ow_query", "__ow_body"})
@@ -173,7 +173,7 @@ class WebActions:
             if not body.strip():
                 return _NOTHING
             try:
-                value = json.loads(body)
+                value = loads(body)
             except (ValueError, UnicodeDecodeError):
                 raise EntityError(400, malformed("the body is not valid JSON")) from None
             return value if value != {} else _NOTHING

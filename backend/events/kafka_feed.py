@@ -25,6 +25,7 @@ from ..errors import EntityError
 from ..store import Identity
 from .documents import Trigger
 from .feeds import FeedError
+from ..jsontext import loads
 
 if TYPE_CHECKING:
     from ..controller import Controller
@@ -63,7 +64,7 @@ class KafkaFeed:
         value: Any = _text(record.value, self.doc["isBinaryValue"])
         if self.doc["isJSONData"] and value is not None:
             try:
-                value = json.loads(value)
+                value = loads(value)
             except ValueError:
                 pass
         return {"value": value, "topic": record.topic, "partition": record.partition, "offset": record.offset,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..activations import PENDING, now_ms, pending_failure
 from .base import StoreBase, dumps
+from ..jsontext import loads
 
 # How long the pending record of an activation whose id nobody has yet may wait for its final
 # one, so that the two are one insert: a warm no-op's completion follows in under a millisecond,
@@ -122,7 +122,7 @@ class ActivationStore(StoreBase):
         rows = await self.db.execute_fetchall(
             "SELECT doc FROM activations WHERE id = ? AND namespace = ? AND status != ?",
             (activation_id, namespace, PENDING))
-        return json.loads(rows[0][0]) if rows else None
+        return loads(rows[0][0]) if rows else None
 
     async def update_pending(self, activation_id: str, meta: dict[str, Any]) -> None:
         await self.write("UPDATE activations SET doc = ? WHERE id = ? AND status = ?",
@@ -132,12 +132,12 @@ class ActivationStore(StoreBase):
         """Every activation still pending, oldest first: what an earlier run left in flight."""
         rows = await self.db.execute_fetchall(
             "SELECT id, doc FROM activations WHERE status = ? ORDER BY start", (PENDING,))
-        return [(r[0], json.loads(r[1])) for r in rows]
+        return [(r[0], loads(r[1])) for r in rows]
 
     async def pending(self, activation_id: str) -> dict[str, Any] | None:
         rows = await self.db.execute_fetchall(
             "SELECT doc FROM activations WHERE id = ? AND status = ?", (activation_id, PENDING))
-        return json.loads(rows[0][0]) if rows else None
+        return loads(rows[0][0]) if rows else None
 
     def _activation_filter(self, namespace: str, name: str | None, since: int | None,
                            upto: int | None) -> tuple[str, list[Any]]:
@@ -160,7 +160,7 @@ class ActivationStore(StoreBase):
         rows = await self.db.execute_fetchall(
             f"SELECT doc FROM activations WHERE {where} ORDER BY start DESC, rowid DESC LIMIT ? OFFSET ?",
             (*args, limit, skip))
-        return [json.loads(r[0]) for r in rows]
+        return [loads(r[0]) for r in rows]
 
     async def count_activations(self, namespace: str, *, name: str | None = None, since: int | None = None,
                                 upto: int | None = None) -> int:
@@ -181,7 +181,7 @@ class ActivationStore(StoreBase):
         rows = await self.db.execute_fetchall(
             "SELECT id, doc FROM activations WHERE status = ?", (PENDING,))
         end = now_ms()
-        await asyncio.gather(*(self.complete(pending_failure(activation_id, json.loads(doc), end, message))
+        await asyncio.gather(*(self.complete(pending_failure(activation_id, loads(doc), end, message))
                                for activation_id, doc in rows))
         return len(rows)
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..activations import now_ms
 from .base import StoreBase, dumps
+from ..jsontext import loads
 
 
 class ApiStore(StoreBase):
     async def get_api(self, namespace: str, basepath: str) -> dict[str, Any] | None:
         rows = await self.db.execute_fetchall(
             "SELECT doc FROM apis WHERE namespace = ? AND basepath = ?", (namespace, basepath))
-        return json.loads(rows[0][0]) if rows else None
+        return loads(rows[0][0]) if rows else None
 
     async def put_api(self, namespace: str, basepath: str, doc: dict[str, Any]) -> None:
         await self.write(
@@ -30,4 +30,4 @@ class ApiStore(StoreBase):
         where, args = ("WHERE namespace = ?", (namespace,)) if namespace is not None else ("", ())
         rows = await self.db.execute_fetchall(
             f"SELECT namespace, doc FROM apis {where} ORDER BY namespace, basepath", args)
-        return [(r[0], json.loads(r[1])) for r in rows]
+        return [(r[0], loads(r[1])) for r in rows]

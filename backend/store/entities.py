@@ -3,10 +3,10 @@ namespace, as OpenWhisk's documents have it; a namespace's list covers its packa
 
 from __future__ import annotations
 
-import json
 
 from ..entities import Action, Package
 from .base import StoreBase, dumps
+from ..jsontext import loads
 
 # `namespace` of every action under root `ns`: `ns` itself and `ns/...` ('/' + 1 is '0').
 _UNDER_ROOT = "(namespace = ? OR (namespace > ? AND namespace < ?))"
@@ -22,7 +22,7 @@ class EntityStore(StoreBase):
     async def get_action(self, path: str, name: str) -> Action | None:
         rows = await self.db.execute_fetchall(
             "SELECT doc FROM actions WHERE namespace = ? AND name = ?", (path, name))
-        return Action.from_json(json.loads(rows[0][0])) if rows else None
+        return Action.from_json(loads(rows[0][0])) if rows else None
 
     async def put_action(self, action: Action) -> None:
         await self.write(
@@ -38,7 +38,7 @@ class EntityStore(StoreBase):
         rows = await self.db.execute_fetchall(
             f"SELECT doc FROM actions WHERE {_UNDER_ROOT} ORDER BY updated DESC LIMIT ? OFFSET ?",
             (*_root_args(root), limit, skip))
-        return [Action.from_json(json.loads(r[0])) for r in rows]
+        return [Action.from_json(loads(r[0])) for r in rows]
 
     async def count_actions(self, root: str) -> int:
         rows = await self.db.execute_fetchall(f"SELECT COUNT(*) FROM actions WHERE {_UNDER_ROOT}",
@@ -50,7 +50,7 @@ class EntityStore(StoreBase):
         rows = await self.db.execute_fetchall(
             "SELECT doc FROM actions WHERE namespace = ? ORDER BY updated DESC LIMIT ? OFFSET ?",
             (path, limit, skip))
-        return [Action.from_json(json.loads(r[0])) for r in rows]
+        return [Action.from_json(loads(r[0])) for r in rows]
 
     async def count_package_actions(self, path: str) -> int:
         rows = await self.db.execute_fetchall("SELECT COUNT(*) FROM actions WHERE namespace = ?", (path,))
@@ -61,7 +61,7 @@ class EntityStore(StoreBase):
     async def get_package(self, namespace: str, name: str) -> Package | None:
         rows = await self.db.execute_fetchall(
             "SELECT doc FROM packages WHERE namespace = ? AND name = ?", (namespace, name))
-        return Package.from_json(json.loads(rows[0][0])) if rows else None
+        return Package.from_json(loads(rows[0][0])) if rows else None
 
     async def put_package(self, package: Package) -> None:
         await self.write(
@@ -82,7 +82,7 @@ class EntityStore(StoreBase):
         rows = await self.db.execute_fetchall(
             f"SELECT doc FROM packages WHERE namespace = ?{shared} ORDER BY updated DESC LIMIT ? OFFSET ?",
             (namespace, limit, skip))
-        return [Package.from_json(json.loads(r[0])) for r in rows]
+        return [Package.from_json(loads(r[0])) for r in rows]
 
     async def collection_of(self, namespace: str, name: str) -> str | None:
         """Which collection holds `namespace/name` (they share one name space, as in OpenWhisk)."""

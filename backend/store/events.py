@@ -4,11 +4,11 @@ as the fire it caused."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
 from ..events.documents import Rule, Trigger
 from .base import StoreBase, dumps
+from ..jsontext import loads
 
 Statement = tuple[str, Sequence[Any]]
 
@@ -39,7 +39,7 @@ class EventStore(StoreBase):
 
     async def all_triggers(self) -> list[Trigger]:
         rows = await self.db.execute_fetchall("SELECT doc FROM triggers")
-        return [Trigger.from_json(json.loads(r[0])) for r in rows]
+        return [Trigger.from_json(loads(r[0])) for r in rows]
 
     async def put_rule(self, rule: Rule) -> None:
         await self.write(
@@ -51,7 +51,7 @@ class EventStore(StoreBase):
 
     async def all_rules(self) -> list[Rule]:
         rows = await self.db.execute_fetchall("SELECT doc FROM rules")
-        return [Rule.from_json(json.loads(r[0])) for r in rows]
+        return [Rule.from_json(loads(r[0])) for r in rows]
 
     # --- fires --------------------------------------------------------------------------------
 
@@ -70,7 +70,7 @@ class EventStore(StoreBase):
 
     async def undelivered_fires(self) -> list[dict[str, Any]]:
         rows = await self.db.execute_fetchall("SELECT doc FROM fires ORDER BY rowid")
-        return [json.loads(r[0]) for r in rows]
+        return [loads(r[0]) for r in rows]
 
     async def has_activation(self, activation_id: str) -> bool:
         """Whether an activation id has a record, final or pending."""
@@ -97,7 +97,7 @@ class EventStore(StoreBase):
 
     async def feeds(self) -> dict[str, dict[str, Any]]:
         rows = await self.db.execute_fetchall("SELECT trigger, doc FROM feeds")
-        return {r[0]: json.loads(r[1]) for r in rows}
+        return {r[0]: loads(r[1]) for r in rows}
 
     @staticmethod
     def position_statement(trigger: str, topic: str, partition: int, next_offset: int) -> Statement:

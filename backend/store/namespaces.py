@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +9,7 @@ from ..activations import now_ms
 from ..limits import DEFAULT_CONCURRENT_INVOCATIONS, DEFAULT_FIRES_PER_MINUTE, DEFAULT_INVOCATIONS_PER_MINUTE
 from ..names import new_key
 from .base import StoreBase, dumps
+from ..jsontext import loads
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Identity:
 class NamespaceStore(StoreBase):
     async def identities(self) -> list[Identity]:
         rows = await self.db.execute_fetchall("SELECT name, uuid, key, limits FROM namespaces ORDER BY name")
-        return [Identity(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+        return [Identity(r[0], r[1], r[2], loads(r[3])) for r in rows]
 
     async def create_namespace(self, name: str) -> Identity | None:
         """A new namespace with a fresh key, or None when the name is taken."""
