@@ -77,6 +77,12 @@ class Consumer(ABC):
         elsewhere always says None: its `get` is the way)."""
         return None
 
+    def hand_over(self, take: Callable[[Delivery], bool]) -> bool:
+        """Offer each message published from now on to `take` in the publisher's own step, when
+        none is queued before it; a message `take` declines (False) is queued for `get`. `take`
+        must not raise. False: this bus cannot (it must ask elsewhere: `get` is the way)."""
+        return False
+
     async def backlog(self) -> int:
         """Messages of the topic this consumer has not been handed yet (0 when caught up)."""
         return 0
@@ -122,6 +128,11 @@ class _Topic:
     def __init__(self) -> None:
         self.messages: deque[Message] = deque()
         self.ready = asyncio.Event()
+        self.take: Callable[[Delivery], bool] | None = None
+
+
+def _delivery(message: Message) -> Delivery:
+    return Delivery(message) if isinstance(message, bytes) else Delivery(b"", message=message)
 
 
 class _MemoryConsumer(Consumer):
@@ -143,9 +154,14 @@ class _MemoryConsumer(Consumer):
         message = topic.messages.popleft()
         if topic.messages:
             topic.ready.set()  # wake another waiting member of the group
-        if isinstance(message, bytes):
-            return Delivery(message)
-        return Delivery(b"", message=message)
+        return _delivery(message)
+
+    def hand_over(self, take: Callable[[Delivery], bool]) -> bool:
+        self._topic.take = take
+        return True
+
+    async def close(self) -> None:
+        self._topic.take = None
 
     async def backlog(self) -> int:
         return len(self._topic.messages)
@@ -166,7 +182,11 @@ class MemoryBus(Bus):
         return topic
 
     async def publish(self, topic: str, message: Message, key: bytes | None = None) -> None:
+        """A consumer that takes the message here and now spares the hop through its loop: a
+        task's wakeup on each side of an invoke (docs/benchmarks.md, the ninth round)."""
         t = self._topic(topic)
+        if not t.messages and t.take is not None and t.take(_delivery(message)):
+            return
         t.messages.append(message)
         t.ready.set()
 

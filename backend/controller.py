@@ -160,18 +160,23 @@ class Controller:
     # --- completions --------------------------------------------------------------------------
 
     async def _consume_completions(self, consumer: Consumer) -> None:
+        """What the bus does not hand over in the invoker's own step (Kafka's: all of it)."""
+        consumer.hand_over(self._on_ack)
         while True:
-            delivery = await consumer.get()
-            try:
-                ack = delivery.decoded(decode_ack)
-                if isinstance(ack, StartMessage):
-                    self.failover.on_start(ack)
-                else:
-                    self._on_completion(ack, delivery)
-                    continue
-            except Exception:
-                log.exception("could not process a completion")
-            delivery.ack()
+            self._on_ack(await consumer.get())
+
+    def _on_ack(self, delivery: Delivery) -> bool:
+        try:
+            ack = delivery.decoded(decode_ack)
+            if isinstance(ack, StartMessage):
+                self.failover.on_start(ack)
+            else:
+                self._on_completion(ack, delivery)
+                return True
+        except Exception:
+            log.exception("could not process a completion")
+        delivery.ack()
+        return True
 
     def _on_completion(self, ack: CompletionMessage, delivery: Delivery) -> None:
         """Free the slot and answer at once; the record commits a turn or two later, grouped with

@@ -5,20 +5,22 @@ sends each completion (with the whole activation record) back to the controller 
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import logging
 from typing import Any
 
 from . import errors as X
-from .activations import DEVELOPER_ERROR, INTERNAL_ERROR, activation_record, now_ms
+from .activations import DEVELOPER_ERROR, INTERNAL_ERROR, now_ms
 from .entities import Action
 from .incarnation import Incarnation
+from .jsontext import loads
 from .limits import MB, MEMORY_MIN_MB
 from .bus import HEALTH_TOPIC, Bus, Consumer, Delivery, Message, completed_topic, control_topic, invoker_topic
 from .containers import MAX_STARTS, ContainerPool, PooledContainer, ProvisionError
 from .messages import ActivationMessage, CompletionMessage, PingMessage, StartMessage
-from .outcomes import failure_of, interpret
+from .outcomes import activation_of, failure_of, interpret
 from .runtimes import Runtime, RuntimeUnavailable
+from .slots import Slots
 
 log = logging.getLogger("squall.invoker")
 
@@ -27,6 +29,7 @@ CHANGE_PING_DELAY_S = 0.05  # pool changes reach the status API this soon, coale
 COMPLETION_RETRY_S = 300.0  # how long a start notice or completion is retried while the bus is away
 # Logs of a container that died or timed out have no sentinel; don't wait long for one.
 DEAD_CONTAINER_LOG_WAIT_S = 0.2
+ACTION_CACHE_SIZE = 1024
 
 
 class MovedAway(Exception):
@@ -50,7 +53,7 @@ class Invoker:
                                   max_starts=max_starts)
         # Take no more from the topic than the pool could start on, so queue depth stays meaningful.
         self.max_inflight = max(1, user_memory_mb // MEMORY_MIN_MB)
-        self._slots = asyncio.Semaphore(self.max_inflight)
+        self._slots = Slots(self.max_inflight)
         self._running: dict[str, asyncio.Task[None]] = {}
         self._cancel_reason: dict[str, str] = {}
         self._current: dict[str, PooledContainer] = {}  # activation id -> its container
@@ -60,6 +63,7 @@ class Invoker:
         self._ping_scheduled = False
         self.pool.on_change = self._ping_soon
         self.incarnation = Incarnation(invoker_id, bus.durable)
+        self._actions: dict[tuple[str, str, str, int], Action] = {}  # see _action
 
     async def start(self) -> None:
         removed = await self.runtime.remove_leftovers(self.id)
@@ -133,22 +137,36 @@ class Invoker:
     # --- work ---------------------------------------------------------------------------------
 
     async def _consume(self, consumer: Consumer) -> None:
+        """What the bus does not hand over in the controller's own step: a message published
+        while every slot but this loop's was busy, or before the welcome (Kafka's: all of it)."""
         await self.incarnation.welcomed.wait()
+        consumer.hand_over(functools.partial(self._offered, consumer))
         while self._accepting:
-            await self._slots.acquire()
+            await self._slots.take()
             try:
                 delivery = await consumer.get()
             except BaseException:
                 self._slots.release()
                 raise
-            msg = self._runnable(delivery)
-            if msg is None:
-                self._slots.release()
-                continue
-            current = [msg.activation_id]  # the slot's activation now; a cancel may come before it starts
-            task = asyncio.create_task(self._run_slot(consumer, msg, delivery, current))
-            self._running[msg.activation_id] = task
-            task.add_done_callback(lambda _t, current=current: self._slot_done(current[0]))
+            self._start(consumer, delivery)
+
+    def _offered(self, consumer: Consumer, delivery: Delivery) -> bool:
+        """A message as it is published: run in a slot of its own if one is free."""
+        if not self._accepting or not self._slots.try_take():
+            return False
+        self._start(consumer, delivery)
+        return True
+
+    def _start(self, consumer: Consumer, delivery: Delivery) -> None:
+        """Run a delivery in the slot just taken for it (freed at once if it is not to run)."""
+        msg = self._runnable(delivery)
+        if msg is None:
+            self._slots.release()
+            return
+        current = [msg.activation_id]  # the slot's activation now; a cancel may come before it starts
+        task = asyncio.create_task(self._run_slot(consumer, msg, delivery, current))
+        self._running[msg.activation_id] = task
+        task.add_done_callback(lambda _t, current=current: self._slot_done(current[0]))
 
     def _slot_done(self, activation_id: str) -> None:
         self._forget(activation_id)
@@ -204,7 +222,7 @@ class Invoker:
         while True:
             delivery = await consumer.get()
             try:
-                command = json.loads(delivery.data)
+                command = loads(delivery.data)
                 if command.get("kind") == "welcome":
                     self.incarnation.welcome(command)
                 elif command.get("kind") == "cancel":
@@ -232,8 +250,19 @@ class Invoker:
         await self.pool.discard(c)
         return True
 
+    def _action(self, doc: dict[str, Any]) -> Action:
+        """The action a message carries, built once per version: an update gives it a new version
+        and a new time, so an entry never goes stale; the cache is emptied when it is large."""
+        key = (doc["namespace"], doc["name"], doc["version"], doc.get("updated", 0))
+        action = self._actions.get(key)
+        if action is None:
+            if len(self._actions) >= ACTION_CACHE_SIZE:
+                self._actions.clear()
+            action = self._actions[key] = Action.from_json(doc)
+        return action
+
     async def _activate(self, msg: ActivationMessage, delivery: Delivery) -> None:
-        action = Action.from_json(msg.action)
+        action = self._action(msg.action)
         started = now_ms()
         c: PooledContainer | None = None
         try:
@@ -247,13 +276,13 @@ class Invoker:
         except asyncio.CancelledError:
             reason = self._cancel_reason.get(msg.activation_id, X.LOST_AT_SHUTDOWN)
             status = DEVELOPER_ERROR if reason == X.CANCELLED_BY_OPERATOR else INTERNAL_ERROR
-            record = self._record(msg, action, started, now_ms(), status, {"error": reason}, [])
+            record = activation_of(msg, action, started, now_ms(), status, {"error": reason}, [])
             keep = False
             c = self._current.pop(msg.activation_id, None)
         except Exception:
             log.exception("invoker%d failed activation %s", self.id, msg.activation_id)
-            record = self._record(msg, action, started, now_ms(), INTERNAL_ERROR,
-                                  {"error": X.PROVISION_ERROR}, [])
+            record = activation_of(msg, action, started, now_ms(), INTERNAL_ERROR,
+                                   {"error": X.PROVISION_ERROR}, [])
             keep = False
             c = self._current.pop(msg.activation_id, None)
         else:
@@ -314,15 +343,15 @@ class Invoker:
         except RuntimeUnavailable as ex:  # no language, no image, no isolation for it here: say so
             log.warning("invoker%d: action %s: %s", self.id, action.path, ex)
             now = now_ms()
-            return self._record(msg, action, now, now, ex.status, {"error": str(ex)}, []), None, False
+            return activation_of(msg, action, now, now, ex.status, {"error": str(ex)}, []), None, False
         except ProvisionError as ex:
             log.error("invoker%d: %s", self.id, ex)
             now = now_ms()
-            return self._record(msg, action, now, now, INTERNAL_ERROR, {"error": X.PROVISION_ERROR}, []), None, False
+            return activation_of(msg, action, now, now, INTERNAL_ERROR, {"error": X.PROVISION_ERROR}, []), None, False
         except Exception:
             log.exception("invoker%d could not provision a container", self.id)
             now = now_ms()
-            return self._record(msg, action, now, now, INTERNAL_ERROR, {"error": X.PROVISION_ERROR}, []), None, False
+            return activation_of(msg, action, now, now, INTERNAL_ERROR, {"error": X.PROVISION_ERROR}, []), None, False
         self._current[msg.activation_id] = c
         c.activation_id = msg.activation_id
         c.activations += 1
@@ -344,8 +373,8 @@ class Invoker:
             failure = await failure_of(c.container, outcome, action.limits.timeout, init=True)
             if failure is not None:
                 logs = await container.logs.collect(log_limit, DEAD_CONTAINER_LOG_WAIT_S)
-                return self._record(msg, action, start, now_ms(), DEVELOPER_ERROR, failure, logs,
-                                    wait_time, init_time, timed_out=outcome.timed_out), c, False
+                return activation_of(msg, action, start, now_ms(), DEVELOPER_ERROR, failure, logs,
+                                     wait_time, init_time, timed_out=outcome.timed_out), c, False
             await self._begin(msg, delivery, c)
 
         run_payload: dict[str, Any] = {
@@ -362,17 +391,8 @@ class Invoker:
         failure = await failure_of(c.container, outcome, action.limits.timeout, init=False)
         if failure is not None:
             logs = await container.logs.collect(log_limit, DEAD_CONTAINER_LOG_WAIT_S)
-            return self._record(msg, action, start, end, DEVELOPER_ERROR, failure, logs,
-                                wait_time, init_time, timed_out=outcome.timed_out), c, False
+            return activation_of(msg, action, start, end, DEVELOPER_ERROR, failure, logs,
+                                 wait_time, init_time, timed_out=outcome.timed_out), c, False
         logs = await container.logs.collect(log_limit)
         status, result, keep = interpret(outcome)
-        return self._record(msg, action, start, end, status, result, logs, wait_time, init_time), c, keep
-
-    def _record(self, msg: ActivationMessage, action: Action, start: int, end: int, status: str,
-                result: Any, logs: list[str], wait_time: int | None = None, init_time: int | None = None,
-                *, timed_out: bool = False) -> dict[str, Any]:
-        return activation_record(
-            namespace=msg.namespace, name=msg.name, subject=msg.subject, activation_id=msg.activation_id,
-            version=action.version, start=start, end=end, status=status, result=result, logs=logs,
-            kind=action.kind, limits=action.limits.to_json(), wait_time=wait_time, init_time=init_time,
-            timed_out_=timed_out, path=msg.path or None, cause=msg.cause, extra=msg.extra)
+        return activation_of(msg, action, start, end, status, result, logs, wait_time, init_time), c, keep

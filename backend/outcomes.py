@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from . import errors as X
-from .activations import APPLICATION_ERROR, DEVELOPER_ERROR, SUCCESS
+from .activations import APPLICATION_ERROR, DEVELOPER_ERROR, SUCCESS, activation_record
+from .entities import Action
 from .limits import MAX_PAYLOAD
+from .messages import ActivationMessage
 from .runtimes import Container, RunOutcome
 
 
@@ -48,3 +50,14 @@ def interpret(outcome: RunOutcome) -> tuple[str, Any, bool]:
     if isinstance(result, dict) and "error" in result:
         return APPLICATION_ERROR, result, True
     return SUCCESS, result, True
+
+
+def activation_of(msg: ActivationMessage, action: Action, start: int, end: int, status: str, result: Any,
+                  logs: list[str], wait_time: int | None = None, init_time: int | None = None,
+                  *, timed_out: bool = False) -> dict[str, Any]:
+    """The record of an activation an invoker ran (or could not run)."""
+    return activation_record(
+        namespace=msg.namespace, name=msg.name, subject=msg.subject, activation_id=msg.activation_id,
+        version=action.version, start=start, end=end, status=status, result=result, logs=logs,
+        kind=action.kind, limits=action.limits.to_json(), wait_time=wait_time, init_time=init_time,
+        timed_out_=timed_out, path=msg.path or None, cause=msg.cause, extra=msg.extra)
