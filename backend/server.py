@@ -12,9 +12,10 @@ import logging
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, AsyncIterator, Iterator
 
 import uvicorn
 
@@ -34,6 +35,7 @@ from .runtimes import Runtime, run_dir
 from .store import Store
 
 log = logging.getLogger("squall")
+SLOW_STOP_PHASE_S = 2.0  # a stop phase longer than this is logged with what it waited for
 
 
 def default_home() -> Path:
@@ -197,14 +199,28 @@ class Squall:
         self.controller.accepting = False
         if self._server is not None:
             self._server.should_exit = True
-        await self.controller.drain(self.config.shutdown_grace_s)
+        async with _phase("the running activations"):
+            await self.controller.drain(self.config.shutdown_grace_s)
         if self._serve_task is not None:
-            await asyncio.gather(self._serve_task, return_exceptions=True)
+            async with _phase("the open HTTP requests"):
+                await asyncio.gather(self._serve_task, return_exceptions=True)
         for invoker in self.invokers:
-            await invoker.stop(grace_s=1.0)
+            async with _phase(f"invoker{invoker.id} and its containers"):
+                await invoker.stop(grace_s=1.0)
         await self.controller.stop()
         await self.bus.stop()
-        await self.store.close()
+        async with _phase("the store's last writes"):
+            await self.store.close()
+
+
+@contextlib.asynccontextmanager
+async def _phase(what: str) -> AsyncIterator[None]:
+    """A stop that takes long says what it waited for (an operator's `kill` is otherwise blind)."""
+    started = time.monotonic()
+    yield
+    took = time.monotonic() - started
+    if took > SLOW_STOP_PHASE_S:
+        log.warning("stopping: waited %.1fs for %s", took, what)
 
 
 def _configure_logging(level: str) -> None:

@@ -93,7 +93,13 @@ class Server:
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        code = self.process.wait(timeout)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+            raise AssertionError(f"squall up did not stop in {timeout:.0f}s; its log:\n{self.log()[-6000:]}") from None
         self.process = None
         return code
 
