@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from .loadbalancer import Inflight
+
+log = logging.getLogger("squall.activations")
 
 SUCCESS = "success"
 APPLICATION_ERROR = "application error"
@@ -109,9 +115,13 @@ class Accepted:
     activation_id: str
     done: asyncio.Future[dict[str, Any]]
     recorded: asyncio.Future[None] | None = None  # a held pending record (Controller.hand_out)
+    inflight: Inflight | None = None  # an action's run on an invoker: it wakes a blocking caller itself
 
-    async def wait(self, timeout_s: float) -> dict[str, Any] | None:
+    async def wait(self, timeout_s: float,
+                   at_once: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any] | None:
         """The record, or None if it is not there within `timeout_s` (the activation goes on).
+        `at_once`: given the record in the step that brings it (an invoker's completion), before
+        this coroutine resumes a loop turn later; the invoke route writes its response there.
         One future and a timer: asyncio.timeout with shield took a context, a second future and
         their callbacks for the same (and wait_for a task)."""
         done = self.done
@@ -123,13 +133,28 @@ class Accepted:
                 if not woken.done():
                     woken.set_result(None)
 
-            done.add_done_callback(wake)
+            def answered(record: dict[str, Any]) -> None:
+                if at_once is not None and not woken.done():
+                    try:
+                        at_once(record)
+                    except Exception:  # the completion's own step goes on: its record is stored
+                        log.exception("could not answer activation %s at once", self.activation_id)
+                wake()
+
+            inflight = self.inflight
+            if inflight is not None:
+                inflight.waiting = answered
+            else:
+                done.add_done_callback(wake)
             timer = loop.call_later(timeout_s, wake)
             try:
                 await woken
             finally:
                 timer.cancel()
-                done.remove_done_callback(wake)
+                if inflight is not None:
+                    inflight.waiting = None
+                else:
+                    done.remove_done_callback(wake)
             if not done.done():
                 return None
         return done.result()

@@ -196,8 +196,7 @@ class Controller:
             self.throttle.finished(entry.message.subject)
         # The caller's turn before the commit (at c=1 the commit had come first: 113 µs); the store
         # serves the record by id from this same step on.
-        if not entry.waiter.done():
-            entry.waiter.set_result(record)
+        entry.answer(record)
         stored = self.store.complete_soon(record)
         self._storing.add(stored)
         stored.add_done_callback(functools.partial(self._stored, record, delivery))
@@ -255,8 +254,7 @@ class Controller:
             self.metrics.account(record)
         if entry.counted:
             self.throttle.finished(entry.message.subject)
-        if not entry.waiter.done():
-            entry.waiter.set_result(record)
+        entry.answer(record)
 
     # --- requests -----------------------------------------------------------------------------
 
@@ -375,9 +373,9 @@ class Controller:
             log.exception("could not publish activation %s", activation_id)
             raise EntityError(500, "The activation could not be sent to an invoker.") from None
         if held:
-            return Accepted(activation_id, entry.waiter, recorded)
+            return Accepted(activation_id, entry.waiter, recorded, entry)
         await recorded
-        return Accepted(activation_id, entry.waiter)
+        return Accepted(activation_id, entry.waiter, inflight=entry)
 
     async def hand_out(self, accepted: Accepted) -> None:
         """Before a blocking caller gets an activation id without its record: it is recorded."""

@@ -41,9 +41,9 @@ class InvokerHealth:
     def state(self, now: float) -> str:
         if now - self.last_ping > OFFLINE_AFTER_S:
             return OFFLINE
-        if sum(1 for r in self.recent if r == "system") > 3:
+        if self.recent.count("system") > 3:
             return UNHEALTHY
-        if sum(1 for r in self.recent if r == "timeout") > 3:
+        if self.recent.count("timeout") > 3:
             return UNRESPONSIVE
         return HEALTHY
 
@@ -61,6 +61,15 @@ class Inflight:
     started: bool = False  # its invoker said it began to run the action (see failover.py)
     restored: bool = False  # taken over from an earlier run of the controller: whether it started is unknown
     timer: asyncio.TimerHandle | None = None
+    waiting: Callable[[dict[str, Any]], None] | None = None  # the blocking caller's (Accepted.wait)
+
+    def answer(self, record: dict[str, Any]) -> None:
+        """The record to whoever waits for it; the blocking caller in this very step (through the
+        waiter's own callbacks it woke two loop turns later)."""
+        if not self.waiter.done():
+            self.waiter.set_result(record)
+        if self.waiting is not None:
+            self.waiting(record)
 
 
 class NoInvokers(Exception):
@@ -83,6 +92,7 @@ class LoadBalancer:
                  ack_min_s: float = 60.0, ack_extra_s: float = 60.0) -> None:
         self.bus = bus
         self.invokers: dict[int, InvokerHealth] = {}
+        self._ordered: list[InvokerHealth] = []  # by id, as the hash places actions; see choose
         self.inflight: dict[str, Inflight] = {}
         self.forced_completion = forced_completion
         self.ack_min_s = ack_min_s
@@ -98,6 +108,7 @@ class LoadBalancer:
         inv = self.invokers.get(ping.invoker)
         if inv is None:
             inv = self.invokers[ping.invoker] = InvokerHealth(ping.invoker, ping.user_memory_mb)
+            self._ordered = [self.invokers[i] for i in sorted(self.invokers)]
             mine = [e for e in self.inflight.values() if e.invoker == ping.invoker]  # restored ones
             inv.used_mb, inv.inflight = sum(e.memory_mb for e in mine), len(mine)
         inv.user_memory_mb = ping.user_memory_mb
@@ -122,7 +133,7 @@ class LoadBalancer:
     # --- scheduling ---------------------------------------------------------------------------
 
     def choose(self, namespace: str, action_path: str, memory_mb: int) -> InvokerHealth:
-        ordered = [self.invokers[i] for i in sorted(self.invokers)]
+        ordered = self._ordered
         n = len(ordered)
         if n == 0:
             raise NoInvokers()

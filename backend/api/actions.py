@@ -6,7 +6,8 @@ and invoked from every namespace (the registry decides).
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+import functools
+from typing import Any, Awaitable, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -26,7 +27,10 @@ def _code(request: Request) -> bool:
     return request.query_params.get("code", "true").lower() != "false"
 
 
-async def invoke(ctl: Controller, request: Call, who: Identity, fqn: EntityName) -> Response:
+async def invoke(ctl: Controller, request: Call, who: Identity, fqn: EntityName,
+                 at_once: Callable[[Response], bool] | None = None) -> Response:
+    """`at_once`: writes a response from any callback if it can (True); a blocking invoke's then
+    goes out in the step that completes the activation, before this handler resumes."""
     params = await json_body(request, MAX_PAYLOAD)
     if not isinstance(params, dict):
         raise EntityError(400, malformed("the parameters must be a JSON object"))
@@ -40,22 +44,40 @@ async def invoke(ctl: Controller, request: Call, who: Identity, fqn: EntityName)
     transid = new_activation_id()
     accepted = await ctl.activate(who, target, params, transid, blocking=blocking)
     headers = {"x-openwhisk-activation-id": accepted.activation_id, "X-Request-ID": transid}
-    record = await accepted.wait(wait_ms / 1000) if blocking else None
+    record = None
+    if blocking:
+        sent: list[Response] = []
+        record = await accepted.wait(wait_ms / 1000, None if at_once is None else functools.partial(
+            _answer_at_once, at_once, result_only, headers, sent))
+        if sent:
+            return sent[0]
     if record is None:
         await ctl.hand_out(accepted)
         return json_response({"activationId": accepted.activation_id}, 202, headers)
+    return _answer(record, result_only, headers)
+
+
+def _answer(record: dict[str, Any], result_only: bool, headers: dict[str, str]) -> Response:
     code = http_status(record["response"]["status"])
     return json_response(record["response"]["result"] if result_only else record, code, headers)
 
 
-async def invoke_path(ctl: Controller, request: Call, ns: str, pkg: str | None, name: str) -> Response:
+def _answer_at_once(write: Callable[[Response], bool], result_only: bool, headers: dict[str, str],
+                    sent: list[Response], record: dict[str, Any]) -> None:
+    response = _answer(record, result_only, headers)
+    if write(response):
+        sent.append(response)
+
+
+async def invoke_path(ctl: Controller, request: Call, ns: str, pkg: str | None, name: str,
+                      at_once: Callable[[Response], bool] | None = None) -> Response:
     """POST of `/actions/{name}` (its owner's alone) or `/actions/{pkg}/{name}` (a published
     package's, from any namespace): the routes below and the fast path (fastpath.py) both serve it."""
     if pkg is None:
         who, namespace = ctl.authorize(request, ns)
-        return await invoke(ctl, request, who, EntityName(namespace, None, check_name(name)))
+        return await invoke(ctl, request, who, EntityName(namespace, None, check_name(name)), at_once)
     who, namespace = ctl.caller(request, ns)
-    return await invoke(ctl, request, who, EntityName(namespace, check_name(pkg), check_name(name)))
+    return await invoke(ctl, request, who, EntityName(namespace, check_name(pkg), check_name(name)), at_once)
 
 
 async def put(ctl: Controller, request: Request, who: Identity, fqn: EntityName) -> Response:

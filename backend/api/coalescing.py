@@ -17,6 +17,9 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 # The ASGI scope extension (scope["extensions"]) that sends a whole response at once: await it
 # with the status, the headers (Content-Length among them) and the body.
 WHOLE_RESPONSE = "squall.whole_response"
+# The same without waiting, from any callback: False (nothing written) while the client does not
+# read what it was sent, or once it is gone or a response was started.
+WHOLE_RESPONSE_NOW = "squall.whole_response_now"
 
 
 class CoalescingTransport:
@@ -67,7 +70,9 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:  # not an upgrade
-            self.scope.setdefault("extensions", {})[WHOLE_RESPONSE] = functools.partial(_send_whole, cycle)
+            extensions = self.scope.setdefault("extensions", {})
+            extensions[WHOLE_RESPONSE] = functools.partial(_send_whole, cycle)
+            extensions[WHOLE_RESPONSE_NOW] = functools.partial(_write_whole, cycle)
 
     def on_response_complete(self) -> None:
         """A whole response goes out at once, not a loop turn later: that turn was one more
@@ -83,10 +88,15 @@ async def _send_whole(cycle: RequestResponseCycle, status: int, headers: list[tu
     (its two sends cost more than the rest of its writing, profiled in docs/benchmarks.md)."""
     if cycle.flow.write_paused and not cycle.disconnected:
         await cycle.flow.drain()
-    if cycle.disconnected:
-        return
     if cycle.response_started:
         raise RuntimeError("a response was already started")
+    _write_whole(cycle, status, headers, body)
+
+
+def _write_whole(cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]],
+                 body: bytes) -> bool:
+    if cycle.disconnected or cycle.response_started or cycle.flow.write_paused:
+        return False
     cycle.response_started = True
     cycle.waiting_for_100_continue = False
     content = [STATUS_LINE[status]]
@@ -101,3 +111,4 @@ async def _send_whole(cycle: RequestResponseCycle, status: int, headers: list[tu
     if not cycle.keep_alive:
         cycle.transport.close()
     cycle.on_response()
+    return True

@@ -12,12 +12,13 @@ from typing import Any, Iterator, Mapping
 from urllib.parse import parse_qsl
 
 from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..controller import Controller
 from ..errors import UNEXPECTED, EntityError
 from .actions import invoke_path
-from .coalescing import WHOLE_RESPONSE
+from .coalescing import WHOLE_RESPONSE, WHOLE_RESPONSE_NOW
 from .common import error_response
 
 log = logging.getLogger("squall.api")
@@ -96,14 +97,26 @@ class FastInvoke:
             await self.app(scope, receive, send)
             return
         ns, pkg, name = found.groups()
+        extensions = scope.get("extensions", {})
+        whole, whole_now = extensions.get(WHOLE_RESPONSE), extensions.get(WHOLE_RESPONSE_NOW)
+        written: list[bool] = []
+
+        def at_once(response: Response) -> bool:  # a blocking invoke's, as its activation completes
+            if whole_now(response.status_code, response.raw_headers, response.body):
+                written.append(True)
+                return True
+            return False
+
         try:
-            response = await invoke_path(self.ctl, InvokeRequest(scope, receive), ns, pkg, name)
+            response = await invoke_path(self.ctl, InvokeRequest(scope, receive), ns, pkg, name,
+                                         at_once if whole_now is not None else None)
         except EntityError as exc:
             response = error_response(exc.status, exc.message, exc.headers)
         except Exception:
             log.exception("unexpected error on POST %s", scope["path"])
             response = error_response(500, UNEXPECTED)
-        whole = scope.get("extensions", {}).get(WHOLE_RESPONSE)
+        if written:
+            return
         if whole is not None:  # Squall's own server
             await whole(response.status_code, response.raw_headers, response.body)
         else:
