@@ -9,11 +9,14 @@ path an encode and a decode each way (both buses carry the same messages).
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, TypeVar, Union
+
+log = logging.getLogger("squall.bus")
 
 T = TypeVar("T")
 
@@ -196,3 +199,21 @@ class MemoryBus(Bus):
     async def queue_depth(self, topic: str, group: str) -> int:
         t = self._topics.get(topic)
         return len(t.messages) if t else 0
+
+
+async def deliver(bus: Bus, topic: str, message: Message, give_up_after_s: float, sender: str) -> None:
+    """Publish, retrying while the bus is away (backing off to 5 s), for up to `give_up_after_s`."""
+    delay = 0.1
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + give_up_after_s
+    while True:
+        try:
+            await bus.publish(topic, message)
+            return
+        except Exception as ex:
+            if loop.time() > deadline:
+                log.error("%s gave up sending to %s after %.0fs: %s", sender, topic, give_up_after_s, ex)
+                return
+            log.warning("%s could not send to %s (%s); retrying", sender, topic, ex)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

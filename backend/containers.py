@@ -154,6 +154,12 @@ class ContainerPool:
         self._queue.append(waiter)
         return await waiter.future
 
+    def take_warm(self, key: str) -> PooledContainer | None:
+        """An idle warm container of the action `key`, busy now, if one is there and nothing queues
+        before it (acquire's first choice, for a caller that cannot await)."""
+        warm = None if self._queue else self._warm.get(key)
+        return self._take(warm[-1]) if warm else None
+
     def _place_now(self, key: str, kind: str, memory_mb: int, network: bool, image: str | None) -> Any:
         """An awaitable for a container if one can be had without waiting, else None."""
         warm = self._warm.get(key)

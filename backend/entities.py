@@ -303,3 +303,22 @@ def parse_binding(body: Any) -> EntityName | None:
             or not isinstance(body.get("name"), str)):
         raise EntityError(400, malformed("binding must be an object with a namespace and a name"))
     return EntityName(body["namespace"], None, body["name"])
+
+
+class ActionCache:
+    """Actions from the documents activation messages carry, each built once per version: an
+    update gives an action a new version and a new time, so an entry never goes stale."""
+
+    SIZE = 1024  # emptied when this large
+
+    def __init__(self) -> None:
+        self._actions: dict[tuple[str, str, str, int], Action] = {}
+
+    def get(self, doc: dict[str, Any]) -> Action:
+        key = (doc["namespace"], doc["name"], doc["version"], doc.get("updated", 0))
+        action = self._actions.get(key)
+        if action is None:
+            if len(self._actions) >= self.SIZE:
+                self._actions.clear()
+            action = self._actions[key] = Action.from_json(doc)
+        return action

@@ -1,6 +1,6 @@
-"""What a container's answer to /init or /run means for the activation record: its status, its
-result, and whether the container may stay warm. Kept apart from the invoker so the OpenWhisk
-messages for each way an action can fail live in one place.
+"""What a container is sent to run an activation, and what its answer to /init or /run means for
+the activation record: its status, its result, and whether the container may stay warm. Kept apart
+from the invoker so the OpenWhisk messages for each way an action can fail live in one place.
 """
 
 from __future__ import annotations
@@ -8,11 +8,44 @@ from __future__ import annotations
 from typing import Any
 
 from . import errors as X
-from .activations import APPLICATION_ERROR, DEVELOPER_ERROR, SUCCESS, activation_record
+from .activations import APPLICATION_ERROR, DEVELOPER_ERROR, SUCCESS, activation_record, now_ms
 from .entities import Action
-from .limits import MAX_PAYLOAD
+from .limits import MAX_PAYLOAD, MB
 from .messages import ActivationMessage
 from .runtimes import Container, RunOutcome
+
+# Logs of a container that died or timed out have no sentinel; don't wait long for one.
+DEAD_CONTAINER_LOG_WAIT_S = 0.2
+
+
+def run_payload(msg: ActivationMessage, action: Action) -> dict[str, Any]:
+    """The body of an activation's /run."""
+    payload: dict[str, Any] = {
+        # merged by the controller: package < binding < action < request
+        "value": msg.content, "namespace": msg.subject, "action_name": f"/{action.path}",
+        "action_version": action.version, "activation_id": msg.activation_id,
+        "transaction_id": msg.transid,
+        "deadline": str(now_ms() + action.limits.timeout),
+    }
+    if msg.api_key:
+        payload["api_key"] = msg.api_key
+    return payload
+
+
+async def record_of_run(msg: ActivationMessage, action: Action, container: Container, outcome: RunOutcome,
+                        start: int, wait_time: int, init_time: int | None = None) -> tuple[dict[str, Any], bool]:
+    """The record of an activation whose /run answered (or did not), and whether its container
+    may stay warm; its logs are taken from the container."""
+    end = now_ms()
+    log_limit = action.limits.logs * MB
+    failure = await failure_of(container, outcome, action.limits.timeout, init=False)
+    if failure is not None:
+        logs = await container.logs.collect(log_limit, DEAD_CONTAINER_LOG_WAIT_S)
+        return activation_of(msg, action, start, end, DEVELOPER_ERROR, failure, logs,
+                             wait_time, init_time, timed_out=outcome.timed_out), False
+    logs = await container.logs.collect(log_limit)
+    status, result, keep = interpret(outcome)
+    return activation_of(msg, action, start, end, status, result, logs, wait_time, init_time), keep
 
 
 async def failure_of(container: Container, outcome: RunOutcome, timeout_ms: int, *,

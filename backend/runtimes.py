@@ -8,6 +8,7 @@ connection, the log collector, and the Container and Runtime interfaces.
 from __future__ import annotations
 
 import asyncio
+import functools
 import datetime as dt
 import hashlib
 import json
@@ -100,6 +101,11 @@ class ProxyConnection:
     async def post(self, path: str, body: bytes, timeout_s: float) -> tuple[int, bytes]:
         """The answer's status and body; TimeoutError after `timeout_s` (the connection is then
         useless, as is the container), ProxyGone if the proxy closed it."""
+        return await self.request(path, body, timeout_s)
+
+    def request(self, path: str, body: bytes, timeout_s: float) -> asyncio.Future[tuple[int, bytes]]:
+        """`post`'s request sent at once, from any callback: the future of its answer (which
+        cancelling gives up)."""
         protocol = self._protocol
         if protocol is None or protocol.transport is None:
             raise ProxyGone("not connected")
@@ -109,16 +115,21 @@ class ProxyConnection:
         protocol.transport.write(
             b"POST %s HTTP/1.1\r\nHost: action\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\n\r\n" % (path.encode(), len(body)) + body)
-        try:
-            return await answer
-        finally:
-            timer.cancel()
-            protocol.answer = None
+        answer.add_done_callback(functools.partial(_answered, protocol, timer))
+        return answer
 
     def close(self) -> None:
         if self._protocol is not None and self._protocol.transport is not None:
             self._protocol.transport.close()
         self._protocol = None
+
+
+def _answered(protocol: _ProxyProtocol, timer: asyncio.TimerHandle, answer: asyncio.Future[tuple[int, bytes]]) -> None:
+    """Scheduled before the waiting task's wakeup, so it runs first: the next request finds the
+    protocol free."""
+    timer.cancel()
+    if protocol.answer is answer:
+        protocol.answer = None
 
 
 def _expire(answer: asyncio.Future[tuple[int, bytes]]) -> None:
@@ -289,10 +300,25 @@ class Container(ABC):
         self.connection: ProxyConnection | None = None
 
     async def _call(self, path: str, payload: dict[str, Any], timeout_s: float) -> RunOutcome:
+        return await self.outcome(self._request(path, payload, timeout_s))
+
+    def _request(self, path: str, payload: dict[str, Any], timeout_s: float) -> asyncio.Future[tuple[int, bytes]] | None:
         assert self.connection is not None
-        body = dumps(payload)
         try:
-            status, data = await self.connection.post(path, body, timeout_s)
+            return self.connection.request(path, dumps(payload), timeout_s)
+        except ProxyGone:
+            return None
+
+    def run_now(self, payload: dict[str, Any], timeout_s: float) -> asyncio.Future[tuple[int, bytes]] | None:
+        """`run`'s request sent at once, from any callback: await `outcome` of what it returns."""
+        return self._request("/run", payload, timeout_s)
+
+    @staticmethod
+    async def outcome(answer: asyncio.Future[tuple[int, bytes]] | None) -> RunOutcome:
+        if answer is None:
+            return RunOutcome(gone=True)
+        try:
+            status, data = await answer
             return RunOutcome(status, data)
         except TimeoutError:
             return RunOutcome(timed_out=True)

@@ -61,3 +61,34 @@ async def test_one_slot_runs_queued_activations_in_turn_and_each_can_be_cancelle
         assert invoker.pool.cold_starts == 2  # the cancelled run's container went; one more served 3 and 4
     finally:
         await invoker.stop(grace_s=5)
+
+
+async def test_an_activation_cancelled_before_its_task_begins_ends_with_a_record(tmp_path: Path) -> None:
+    """On the in-process bus an activation's task is made as it is published, and a warm
+    container's /run sent then: a cancel in that same step still ends it with its record, and
+    the container it had taken is not left busy."""
+    bus = MemoryBus()
+    invoker = Invoker(0, bus, ProcessRuntime(run_dir(tmp_path), "http://127.0.0.1:1"), user_memory_mb=384,
+                      prewarm=None)
+    completions = await bus.consumer(completed_topic(0), "controller0")
+    await invoker.start()
+    try:
+        await bus.publish(invoker_topic(0), message(1, 0))  # a cold start, and then a warm container
+        assert (await asyncio.wait_for(completions.get(), 30)).message.record["response"]["result"] == {"n": 1}
+        await asyncio.sleep(0)  # its slot is free
+        for n in (2, 3):  # 2 finds the warm container, 3 a cold start
+            await bus.publish(invoker_topic(0), message(n, 0))
+            assert invoker.cancel(f"{n:032x}", X.CANCELLED_BY_OPERATOR)
+        ended = [(await asyncio.wait_for(completions.get(), 30)).message for _ in range(2)]
+        assert sorted(m.activation_id for m in ended) == [f"{2:032x}", f"{3:032x}"]
+        assert all(m.record["response"]["result"] == {"error": X.CANCELLED_BY_OPERATOR} for m in ended)
+        for _ in range(100):
+            if not invoker._running:
+                break
+            await asyncio.sleep(0.01)
+        assert invoker._running == {} and invoker._current == {}
+        assert all(c["state"] != "busy" for c in invoker.pool.describe())
+        await bus.publish(invoker_topic(0), message(4, 0))  # and the slots are free again
+        assert (await asyncio.wait_for(completions.get(), 30)).message.record["response"]["result"] == {"n": 4}
+    finally:
+        await invoker.stop(grace_s=5)
