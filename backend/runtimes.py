@@ -98,14 +98,11 @@ class ProxyConnection:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.01)  # a cold start waits on this: do not overshoot by much
 
-    async def post(self, path: str, body: bytes, timeout_s: float) -> tuple[int, bytes]:
-        """The answer's status and body; TimeoutError after `timeout_s` (the connection is then
-        useless, as is the container), ProxyGone if the proxy closed it."""
-        return await self.request(path, body, timeout_s)
-
     def request(self, path: str, body: bytes, timeout_s: float) -> asyncio.Future[tuple[int, bytes]]:
-        """`post`'s request sent at once, from any callback: the future of its answer (which
-        cancelling gives up)."""
+        """A POST sent at once (from any callback, so the invoker can send a /run in the step
+        that hands it the activation): the future of the answer's status and body, which fails
+        with TimeoutError after `timeout_s` (the connection is then useless, as is the container)
+        or ProxyGone if the proxy closed it; cancelling it gives the answer up."""
         protocol = self._protocol
         if protocol is None or protocol.transport is None:
             raise ProxyGone("not connected")
