@@ -46,6 +46,7 @@ class PooledContainer:
     activation_id: str | None = None
     activations: int = 0
     image: str | None = None  # a blackbox action's image: such a container is never prewarm
+    last_run_s: float | None = None  # how long its last /run sent early took to answer (BusyPoll)
 
     @property
     def id(self) -> str:

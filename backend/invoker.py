@@ -17,6 +17,7 @@ from .entities import Action, ActionCache
 from .incarnation import Incarnation
 from .jsontext import loads
 from .limits import MB, MEMORY_MIN_MB
+from .busypoll import BusyPoll
 from .bus import (HEALTH_TOPIC, Bus, Consumer, Delivery, Message, completed_topic, control_topic, deliver,
                   invoker_topic)
 from .containers import MAX_STARTS, ContainerPool, PooledContainer, ProvisionError
@@ -43,8 +44,9 @@ class MovedAway(Exception):
 class Invoker:
     def __init__(self, invoker_id: int, bus: Bus, runtime: Runtime, *, user_memory_mb: int = 2048,
                  idle_timeout_s: float = 600.0, prewarm: dict[tuple[str, int], int] | None = None,
-                 max_starts: int = MAX_STARTS) -> None:
+                 max_starts: int = MAX_STARTS, busy_poll: BusyPoll | None = None) -> None:
         self.id = invoker_id
+        self.busy_poll = busy_poll
         self.bus = bus
         self.runtime = runtime
         self.user_memory_mb = user_memory_mb
@@ -206,7 +208,11 @@ class Invoker:
         c.activation_id = msg.activation_id
         c.activations += 1
         start = now_ms()
-        return Early(c, start, c.container.run_now(run_payload(msg, action), action.limits.timeout / 1000))
+        answer = c.container.run_now(run_payload(msg, action), action.limits.timeout / 1000)
+        loop = asyncio.get_running_loop()
+        if self.busy_poll is not None and answer is not None:
+            self.busy_poll.expect(loop, c.last_run_s)
+        return Early(c, start, loop.time(), answer)
 
     async def _run_slot(self, consumer: Consumer, msg: ActivationMessage, delivery: Delivery,
                         current: list[str], early: Early | None = None) -> None:
@@ -340,6 +346,7 @@ class Invoker:
         if early is not None:  # its /run is on the way (the in-process bus's, not durable: no notice first)
             delivery.ack()
             outcome = await Container.outcome(early.answer)
+            early.container.last_run_s = asyncio.get_running_loop().time() - early.sent
             record, keep = await record_of_run(msg, action, early.container.container, outcome, early.start,
                                                max(0, early.start - msg.accepted))
             return record, early.container, keep
@@ -392,5 +399,6 @@ class Early:
     """An activation's /run sent before its task began (Invoker._run_early)."""
 
     container: PooledContainer
-    start: int
+    start: int  # epoch ms, as records count
+    sent: float  # the loop's time
     answer: asyncio.Future[tuple[int, bytes]] | None  # None: the container was gone

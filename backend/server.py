@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ import uvicorn
 from .bus import Bus, MemoryBus
 from .api import create_app
 from .api.coalescing import CoalescingHttpProtocol
+from .busypoll import DEFAULT_WINDOW_US, BusyPoll
 from .controller import Controller
 from .containers import MAX_STARTS
 from .invoker import Invoker
@@ -62,6 +64,7 @@ class Config:
     kafka: str = "127.0.0.1:9092"
     kafka_prefix: str = ""
     kafka_partitions: int = 4
+    busy_poll_us: int = DEFAULT_WINDOW_US  # 0: the loop sleeps whenever it waits (busypoll.py)
 
     @property
     def api_host(self) -> str:
@@ -117,10 +120,12 @@ def make_bus(config: Config) -> Bus:
     raise SystemExit(f"error: unknown bus '{config.bus}' (memory or kafka)")
 
 
-def make_invoker(config: Config, invoker_id: int, bus: Bus, runtime: Runtime) -> Invoker:
+def make_invoker(config: Config, invoker_id: int, bus: Bus, runtime: Runtime,
+                 busy_poll: BusyPoll | None = None) -> Invoker:
     prewarm = {(kind, MEMORY_DEFAULT_MB): n for kind, n in config.prewarm.items() if n} or None
     return Invoker(invoker_id, bus, runtime, user_memory_mb=config.user_memory_mb,
-                   idle_timeout_s=config.idle_timeout_s, prewarm=prewarm, max_starts=config.max_starts)
+                   idle_timeout_s=config.idle_timeout_s, prewarm=prewarm, max_starts=config.max_starts,
+                   busy_poll=busy_poll or BusyPoll(config.busy_poll_us))
 
 
 def write_wskprops(path: Path, api_host: str, auth: str, namespace: str) -> None:
@@ -140,8 +145,9 @@ class Squall:
         self.bus = make_bus(config)
         # A controller-only process (--invokers 0, invokers elsewhere on Kafka) runs no actions.
         self.runtime = choose_runtime(config) if config.invokers else None
-        self.invokers = [make_invoker(config, i, self.bus, self.runtime) for i in range(config.invokers)
-                         if self.runtime is not None]
+        self.busy_poll = BusyPoll(config.busy_poll_us)  # the process's one loop: shared
+        self.invokers = [make_invoker(config, i, self.bus, self.runtime, self.busy_poll)
+                         for i in range(config.invokers) if self.runtime is not None]
         self.controller = Controller(self.store, self.bus, api_host=config.api_host,
                                      runtime_name=self.runtime.name if self.runtime else "",
                                      ack_min_s=config.ack_min_s,
@@ -177,7 +183,8 @@ class Squall:
         await self._wait_for_invokers()
         uv_config = uvicorn.Config(self.app, host=self.config.host, port=self.config.port,
                                    log_level="warning", access_log=False, lifespan="off",
-                                   loop="none", http=CoalescingHttpProtocol,
+                                   loop="none",
+                                   http=functools.partial(CoalescingHttpProtocol, busy_poll=self.busy_poll),
                                    timeout_graceful_shutdown=int(self.config.shutdown_grace_s) + 5)
         self._server = _EmbeddedServer(uv_config)
         self._serve_task = asyncio.create_task(self._server.serve())
@@ -254,6 +261,9 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
                         help="an activation with no ack is ended after max(its timeout, this) x 2 + "
                              "--ack-timeout-extra seconds")
     parser.add_argument("--ack-timeout-extra", type=float, default=d.ack_extra_s, dest="ack_extra_s")
+    parser.add_argument("--busy-poll-us", type=int, default=d.busy_poll_us, dest="busy_poll_us",
+                        help="microseconds the event loop polls instead of sleeping when its next event "
+                             "is near (a caller's next request, a fast action's answer); 0: never")
     parser.add_argument("--log-level", default="info")
 
 
@@ -279,7 +289,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
                   bus=args.bus, runtime=args.runtime, user_memory_mb=args.user_memory_mb,
                   idle_timeout_s=args.idle_timeout_s, max_starts=args.max_starts, prewarm=args.prewarm, kafka=args.kafka,
                   kafka_prefix=args.kafka_prefix, kafka_partitions=args.kafka_partitions,
-                  ack_min_s=args.ack_min_s, ack_extra_s=args.ack_extra_s)
+                  ack_min_s=args.ack_min_s, ack_extra_s=args.ack_extra_s, busy_poll_us=args.busy_poll_us)
 
 
 async def run_until_signalled(squall: Squall) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
+from ..busypoll import BusyPoll
+
 # The ASGI scope extension (scope["extensions"]) that sends a whole response at once: await it
 # with the status, the headers (Content-Length among them) and the body.
 WHOLE_RESPONSE = "squall.whole_response"
@@ -63,8 +65,20 @@ class CoalescingTransport:
 
 
 class CoalescingHttpProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, busy_poll: BusyPoll | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._busy_poll = busy_poll
+        self._answered_at = 0.0  # when the last response went out, until the next request's bytes
+        self._next_request_s: float | None = None  # how long this caller took to send one after a response
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport))  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        if self._answered_at:
+            self._next_request_s = self.loop.time() - self._answered_at
+            self._answered_at = 0.0
+        super().data_received(data)
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
@@ -79,6 +93,9 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
         wakeup between an answer and its caller (at c=1, one loop iteration per invoke)."""
         self.transport.flush()  # type: ignore[attr-defined]
         super().on_response_complete()
+        if self._busy_poll is not None:  # a caller on a kept-alive connection may send the next one soon
+            self._answered_at = self.loop.time()
+            self._busy_poll.expect(self.loop, self._next_request_s)
 
 
 async def _send_whole(cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]],
