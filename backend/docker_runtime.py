@@ -74,9 +74,9 @@ class DockerContainer(Container):
         self.directory = directory
         self._destroyed = False
         self.lines = LogLines(self.logs)
-        self._pipes: list[asyncio.ReadTransport] = []
+        self._pipes: list[_LogFifo] = []
 
-    async def read_log_pipes(self, directory: Path, keep_open: list[int]) -> None:
+    def read_log_pipes(self, directory: Path, keep_open: list[int]) -> None:
         """Read the proxy's stdout and stderr from FIFOs in its socket directory (the proxy writes
         there when it finds them): each activation's lines, sentinels included, then skip the
         container's shim, dockerd and an attach stream read in a thread (warm at c=32 that path
@@ -89,10 +89,8 @@ class DockerContainer(Container):
             os.mkfifo(path, 0o600)
             os.chown(path, ACTION_UID, ACTION_UID)
             read_end = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            self._pipes.append(_LogFifo(loop, read_end, self.lines, stream))
             keep_open.append(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-            transport, _ = await loop.connect_read_pipe(lambda s=stream: _LogPipe(self.lines, s),  # type: ignore[misc]
-                                                        os.fdopen(read_end, "rb", buffering=0))
-            self._pipes.append(transport)
 
     def follow_output(self, loop: asyncio.AbstractEventLoop) -> None:
         """A blackbox image's proxy writes to its own stdout: stream it from Docker in a thread."""
@@ -215,7 +213,7 @@ class DockerRuntime(Runtime):
         container.resizable = launcher is None
         keep_open: list[int] = []
         try:
-            await container.read_log_pipes(directory, keep_open)
+            container.read_log_pipes(directory, keep_open)
             await asyncio.to_thread(self.api.start, config)
             container.connection = ProxyConnection(str(directory / "action.sock"))
             await container.connection.connect(asyncio.get_running_loop().time() + START_TIMEOUT_S)
@@ -335,13 +333,36 @@ class DockerRuntime(Runtime):
 
 
 
-class _LogPipe(asyncio.Protocol):
-    def __init__(self, lines: LogLines, stream: str) -> None:
-        self.lines = lines
-        self.stream = stream
+class _LogFifo:
+    """One of a container's log FIFOs, read on the loop. Not through `connect_read_pipe`: uvloop
+    closes a pipe's fd and then the file object it was given, which closes that fd number a
+    second time; a socket another thread had just opened there (docker-py's, in the executor)
+    then failed with EBADF (a CI run: a memory hog's record said whisk internal error)."""
 
-    def data_received(self, data: bytes) -> None:
-        self.lines.data(self.stream, data)
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, lines: LogLines, stream: str) -> None:
+        self._loop = loop
+        self._fd = fd
+        self._lines = lines
+        self._stream = stream
+        loop.add_reader(fd, self._readable)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lines.end(self.stream)
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._fd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            self._lines.data(self._stream, data)
+        else:
+            self.close()  # no writer is left: the proxy exited
+
+    def close(self) -> None:
+        """Stop reading and close the fd, once; what was read so far ends the stream's lines."""
+        if self._fd < 0:
+            return
+        self._loop.remove_reader(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+        self._lines.end(self._stream)
