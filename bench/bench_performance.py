@@ -2,7 +2,7 @@
 
 - Throughput at c=32 (wrk, 5 s): a FastAPI endpoint that only echoes the body (uvicorn, httptools,
   uvloop: the stack Squall serves on) against a warm blocking invoke of a no-op action through
-  Squall's REST API (process runtime, in-process bus).
+  Squall's REST API (process runtime, in-process bus), in interleaved rounds (two of each).
 - Warm overhead: sequential blocking invokes through the API against direct /run calls to an
   action process of the same kind, interleaved. The overhead is what the API adds (the p50
   difference, as in bench_api and bench_docker), as a multiple of the direct p50: the issue's
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import http.client
 import json
 import re
@@ -36,7 +37,7 @@ import textwrap
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_api import (  # noqa: E402
@@ -107,7 +108,9 @@ class Squall:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
-def echo_floor(port: int, seconds: int) -> float:
+@contextlib.contextmanager
+def echo_server(port: int) -> Iterator[str]:
+    """The floor: a FastAPI endpoint that only echoes the body, served as Squall is; its URL."""
     work = Path(tempfile.mkdtemp(prefix="squall-bench-echo-"))
     (work / "echo.py").write_text(ECHO_APP)
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "echo:app", "--port", str(port), "--http", "httptools",
@@ -122,8 +125,9 @@ def echo_floor(port: int, seconds: int) -> float:
                 break
             except OSError:
                 time.sleep(0.05)
-        wrk(f"http://127.0.0.1:{port}/echo", "x:y", 32, 1)
-        return wrk(f"http://127.0.0.1:{port}/echo", "x:y", 32, seconds)["rps"]
+        url = f"http://127.0.0.1:{port}/echo"
+        wrk(url, "x:y", 32, 1)
+        yield url
     finally:
         server.terminate()
         server.wait(30)
@@ -250,7 +254,8 @@ def main() -> None:
     base = 3930
     rows: list[tuple[str, str, str, str]] = []
 
-    floor = echo_floor(base, args.seconds)
+    echo = contextlib.ExitStack()  # up while Squall's rounds run: its own are interleaved with theirs
+    echo_url = echo.enter_context(echo_server(base))
     squall = Squall(base + 1, "--runtime", "process", "--invokers", "1", "--user-memory", str(128 * 300))
     try:
         squall.deploy("noop")
@@ -261,17 +266,20 @@ def main() -> None:
         warm_up(squall, names)  # and those of all 100
         time.sleep(1)
         warm_rss, warm_containers = squall.rss_mb(), containers(squall)
-        ones, manys = [], []
-        for _ in range(2):  # interleaved: a noisy moment hits both alike
+        floors, ones, manys = [], [], []
+        for _ in range(2):  # interleaved, the floor too: a noisy moment of the machine hits them alike
+            floors.append(wrk(echo_url, "x:y", 32, args.seconds)["rps"])
             ones.append(round_robin(squall, ["noop"], args.seconds)["rps"])
             manys.append(round_robin(squall, names, args.seconds)["rps"])
-        one, many = sum(ones) / len(ones), {"rps": sum(manys) / len(manys)}
+        echo.close()
+        floor, one, many = sum(floors) / 2, sum(ones) / len(ones), {"rps": sum(manys) / len(manys)}
         commits_before = squall.metric("squall_store_commits")
         grouped = round_robin(squall, ["noop"], args.seconds)
         commits_per_invoke = (squall.metric("squall_store_commits") - commits_before) / (grouped["rps"] * args.seconds)
         api_ms, direct_ms = warm_overhead(squall, args.n)
         longest_commit_ms = squall.metric("squall_store_commit_seconds_max") * 1000
     finally:
+        echo.close()
         squall.stop()
         squall.remove()
     churn_squall = Squall(base + 2, "--runtime", "process", "--invokers", "1")
