@@ -15,9 +15,20 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+if TYPE_CHECKING:
+    from .containers import PooledContainer
 
 log = logging.getLogger("squall.invoker")
+
+
+class MovedAway(Exception):
+    """The controller gave this activation to another invoker while this one was out of contact."""
+
+    def __init__(self, container: PooledContainer | None) -> None:
+        super().__init__()
+        self.container = container
 
 LEASE_S = 5.0  # under the bus's session timeout (6 s) and the controller's offline mark (10 s)
 SEEN_MAX = 10_000  # activation ids an incarnation remembers, to run none twice if delivered twice

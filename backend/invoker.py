@@ -14,7 +14,7 @@ from typing import Any
 from . import errors as X
 from .activations import DEVELOPER_ERROR, INTERNAL_ERROR, now_ms
 from .entities import Action, ActionCache
-from .incarnation import Incarnation
+from .incarnation import Incarnation, MovedAway
 from .jsontext import loads
 from .limits import MB, MEMORY_MIN_MB
 from .busypoll import BusyPoll
@@ -31,14 +31,6 @@ log = logging.getLogger("squall.invoker")
 PING_INTERVAL_S = 1.0
 CHANGE_PING_DELAY_S = 0.05  # pool changes reach the status API this soon, coalesced
 COMPLETION_RETRY_S = 300.0  # how long a start notice or completion is retried while the bus is away
-
-
-class MovedAway(Exception):
-    """The controller gave this activation to another invoker while this one was out of contact."""
-
-    def __init__(self, container: PooledContainer | None) -> None:
-        super().__init__()
-        self.container = container
 
 
 class Invoker:
