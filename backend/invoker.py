@@ -196,15 +196,19 @@ class Invoker:
         c = self.pool.take_warm(f"{action.path}@{action.version}")
         if c is None:
             return None
-        self._current[msg.activation_id] = c
-        c.activation_id = msg.activation_id
-        c.activations += 1
+        self._assign(msg.activation_id, c)
         start = now_ms()
         answer = c.container.run_now(run_payload(msg, action), action.limits.timeout / 1000)
         loop = asyncio.get_running_loop()
         if self.busy_poll is not None and answer is not None:
             self.busy_poll.expect(loop, c.last_run_s)
         return Early(c, start, loop.time(), answer)
+
+    def _assign(self, activation_id: str, c: PooledContainer) -> None:
+        """The container an activation now runs in (what a cancel or a status names)."""
+        self._current[activation_id] = c
+        c.activation_id = activation_id
+        c.activations += 1
 
     async def _run_slot(self, consumer: Consumer, msg: ActivationMessage, delivery: Delivery,
                         current: list[str], early: Early | None = None) -> None:
@@ -358,9 +362,7 @@ class Invoker:
             log.exception("invoker%d could not provision a container", self.id)
             now = now_ms()
             return activation_of(msg, action, now, now, INTERNAL_ERROR, {"error": X.PROVISION_ERROR}, []), None, False
-        self._current[msg.activation_id] = c
-        c.activation_id = msg.activation_id
-        c.activations += 1
+        self._assign(msg.activation_id, c)
         container = c.container
         if not cold:  # the action's body runs at /run; a cold container's /init comes first
             await self._begin(msg, delivery, c)
