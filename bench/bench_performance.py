@@ -192,6 +192,18 @@ def warm_overhead(squall: Squall, n: int) -> tuple[list[float], list[float]]:
         container.close()
 
 
+def idle(squall: Squall, prewarm: int = 2, timeout_s: float = 30) -> dict[str, Any]:
+    """The status once the server is idle: its prewarmed containers up (`squall up` starts them
+    after it answers, and a spike from idle meets a server that has had the time to)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = squall.call("GET", "/api/v1/system/status", admin=True)
+        up = sum(c["state"] == "prewarm" for inv in status["invokers"] for c in inv["containers"])
+        if up >= prewarm or time.monotonic() > deadline:
+            return status
+        time.sleep(0.05)
+
+
 def spike(port: int, requests: int, concurrency: int) -> dict[str, float] | None:
     hey = shutil.which("hey") or str(Path.home() / "go" / "bin" / "hey")
     if not Path(hey).exists():
@@ -199,7 +211,7 @@ def spike(port: int, requests: int, concurrency: int) -> dict[str, float] | None
     squall = Squall(port, "--runtime", "docker", "--invokers", "1")
     try:
         squall.deploy("spike", WORK_50MS)
-        status = squall.call("GET", "/api/v1/system/status", admin=True)
+        status = idle(squall)
         user_mb = sum(inv["userMemory"] for inv in status["invokers"])
         out = subprocess.run([hey, "-n", str(requests), "-c", str(concurrency), "-m", "POST", "-T", "application/json",
                               "-d", "{}", "-H", f"Authorization: {squall.headers['Authorization']}", squall.url("spike")],
