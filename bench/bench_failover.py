@@ -194,13 +194,16 @@ def soak(broker: KafkaBroker, work: Path, minutes: float, rate: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    # No default list: argparse checks a `*` argument's default against `choices` as one value.
-    parser.add_argument("what", nargs="*", choices=["invoker", "controller", "soak"],
-                        help="what to run (default: all three)")
+    parts = ["invoker", "controller", "soak"]
+    # No `choices`: Python 3.11's argparse checks an empty `*` argument against them as the one
+    # value [] and refuses it, whatever the default.
+    parser.add_argument("what", nargs="*", help=f"what to run, of {', '.join(parts)} (default: all three)")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=100.0)
     args = parser.parse_args()
-    args.what = args.what or ["invoker", "controller", "soak"]
+    if unknown := [w for w in args.what if w not in parts]:
+        parser.error(f"invalid choice: {', '.join(unknown)} (choose from {', '.join(parts)})")
+    args.what = args.what or parts
     work = Path(tempfile.mkdtemp(prefix="squall-bench-failover-"))
     broker = KafkaBroker().start()
     try:
