@@ -19,73 +19,39 @@ import logging
 import os
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .runtimes import Container, Runtime
+from .pooled import BUSY, PREWARM, WARM, PooledContainer, Waiter
+from .pool_upkeep import Upkeep
+from .prewarm_policy import LearnedPrewarm
+from .runtimes import Runtime
 
 log = logging.getLogger("squall.pool")
 
 # Cold starts at once: they are CPU-bound (the engine, runc, the proxy's start), so one per core
 # (at least 2); on 2 cores 2 served a spike better than 4 or 16 (docs/benchmarks.md).
 MAX_STARTS = max(2, os.cpu_count() or 2)
-PREWARM = "prewarm"
-WARM = "warm"
-BUSY = "busy"
 
 
-@dataclass(eq=False)
-class PooledContainer:
-    container: Container
-    kind: str
-    memory_mb: int
-    state: str
-    action: str | None = None  # "namespace/name@version" once initialized
-    created: float = field(default_factory=time.time)
-    last_used: float = field(default_factory=time.monotonic)
-    activation_id: str | None = None
-    activations: int = 0
-    image: str | None = None  # a blackbox action's image: such a container is never prewarm
-    last_run_s: float | None = None  # how long its last /run sent early took to answer (BusyPoll)
-
-    @property
-    def id(self) -> str:
-        return self.container.id
-
-    def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "action": self.action, "state": self.state, "kind": self.kind,
-                "memory": self.memory_mb, "created": int(self.created * 1000),
-                "age": round(time.time() - self.created, 3), "activationId": self.activation_id,
-                "activations": self.activations}
-
-
-@dataclass(eq=False)
-class _Waiter:
-    key: str
-    kind: str
-    memory_mb: int
-    network: bool
-    image: str | None
-    future: asyncio.Future[tuple[PooledContainer, bool]]
-
-
-class ContainerPool:
+class ContainerPool(Upkeep):
     def __init__(self, runtime: Runtime, *, user_memory_mb: int = 2048, idle_timeout_s: float = 600.0,
                  prewarm: dict[tuple[str, int], int] | None = None,
-                 labels: dict[str, str] | None = None, max_starts: int = MAX_STARTS) -> None:
+                 labels: dict[str, str] | None = None, max_starts: int = MAX_STARTS,
+                 learned_prewarm: bool = False) -> None:
         self.runtime = runtime
         self.max_starts = max(1, max_starts)
         self._starting = 0  # cold starts under way
         self.user_memory_mb = user_memory_mb
         self.idle_timeout_s = idle_timeout_s
         self.prewarm_config = dict(prewarm or {})
+        self.learned = LearnedPrewarm(idle_timeout_s) if learned_prewarm else None
         self.labels = labels or {}
         self.containers: dict[str, PooledContainer] = {}
         # Idle warm containers by action, the most recently used last: a lookup need not scan the
         # whole pool (a hundred actions kept warm are a few hundred containers).
         self._warm: dict[str, list[PooledContainer]] = {}
         self._reserved_mb = 0  # memory of containers being created
-        self._queue: deque[_Waiter] = deque()
+        self._queue: deque[Waiter] = deque()
         self._prewarm_pending: dict[tuple[str, int], int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reaper: asyncio.Task[None] | None = None
@@ -118,6 +84,8 @@ class ContainerPool:
 
     async def stop(self) -> None:
         self._closing = True
+        if self.learned is not None:
+            self.learned.close()
         if self._reaper:
             self._reaper.cancel()
         for task in list(self._tasks):
@@ -147,11 +115,24 @@ class ContainerPool:
         """
         if memory_mb > self.user_memory_mb:
             raise ProvisionError(f"the action needs {memory_mb} MB but the invoker has {self.user_memory_mb} MB")
+        if self.learned is None:
+            return await self._acquire(key, kind, memory_mb, network, image)
+        self.learned.arrived(key, time.monotonic())
+        try:
+            c, cold = await self._acquire(key, kind, memory_mb, network, image)
+        except BaseException:
+            self.learned.ended(key, time.monotonic())
+            raise
+        c.serving = key
+        return c, cold
+
+    async def _acquire(self, key: str, kind: str, memory_mb: int, network: bool,
+                       image: str | None) -> tuple[PooledContainer, bool]:
         if not self._queue:
             placed = self._place_now(key, kind, memory_mb, network, image)
             if placed is not None:
                 return await placed
-        waiter = _Waiter(key, kind, memory_mb, network, image, asyncio.get_running_loop().create_future())
+        waiter = Waiter(key, kind, memory_mb, network, image, asyncio.get_running_loop().create_future())
         self._queue.append(waiter)
         return await waiter.future
 
@@ -159,7 +140,13 @@ class ContainerPool:
         """An idle warm container of the action `key`, busy now, if one is there and nothing queues
         before it (acquire's first choice, for a caller that cannot await)."""
         warm = None if self._queue else self._warm.get(key)
-        return self._take(warm[-1]) if warm else None
+        if not warm:
+            return None
+        c = self._take(warm[-1])
+        if self.learned is not None:
+            self.learned.arrived(key, time.monotonic())
+            c.serving = key
+        return c
 
     def _place_now(self, key: str, kind: str, memory_mb: int, network: bool, image: str | None) -> Any:
         """An awaitable for a container if one can be had without waiting, else None."""
@@ -236,6 +223,7 @@ class ContainerPool:
     def _take(self, c: PooledContainer) -> PooledContainer:
         self._unlist(c)
         c.state = BUSY
+        c.expires = None
         c.last_used = time.monotonic()
         self.on_change()
         return c
@@ -266,7 +254,7 @@ class ContainerPool:
         self._reserved_mb -= memory_mb
         self._starting -= 1
         self.cold_starts += 1
-        pooled = PooledContainer(container, kind, memory_mb, BUSY, image=image)
+        pooled = PooledContainer(container, kind, memory_mb, BUSY, image=image, network=network)
         self.containers[pooled.id] = pooled
         self.on_change()
         self._dispatch()  # a start slot is free: the next waiter may start one
@@ -285,7 +273,7 @@ class ContainerPool:
             self._queue.popleft()
             self._spawn(self._resolve(waiter, placed))
 
-    async def _resolve(self, waiter: _Waiter, placed: Any) -> None:
+    async def _resolve(self, waiter: Waiter, placed: Any) -> None:
         try:
             result = await placed
         except BaseException as ex:
@@ -310,6 +298,7 @@ class ContainerPool:
         self._idle_warm(c)
         c.activation_id = None
         c.last_used = time.monotonic()
+        self._ended(c)
         self.on_change()
         self._dispatch()
 
@@ -329,55 +318,11 @@ class ContainerPool:
         """Destroy a container after a developer or system error; its memory returns to the pool."""
         self._unlist(c)
         self.containers.pop(c.id, None)
+        self._ended(c)
         self.on_change()
         await self._destroy(c)
         self._dispatch()
         self._refill_prewarm()
-
-    # --- prewarm and idle ---------------------------------------------------------------------
-
-    def _refill_prewarm(self) -> None:
-        if self._closing:
-            return
-        for (kind, memory_mb), count in self.prewarm_config.items():
-            have = sum(1 for c in self.containers.values()
-                       if c.state == PREWARM and c.kind == kind and c.memory_mb == memory_mb)
-            pending = self._prewarm_pending.get((kind, memory_mb), 0)
-            for _ in range(count - have - pending):
-                if self._free_mb() < memory_mb or self._queue:
-                    return
-                self._reserved_mb += memory_mb
-                self._prewarm_pending[(kind, memory_mb)] = self._prewarm_pending.get((kind, memory_mb), 0) + 1
-                self._spawn(self._start_prewarm(kind, memory_mb))
-
-    async def _start_prewarm(self, kind: str, memory_mb: int) -> None:
-        try:
-            container = await self.runtime.create(kind, memory_mb,
-                                                  labels={**self.labels, "squall.action": "prewarm"})
-        except Exception:
-            log.exception("could not start a prewarmed %s container", kind)
-            return
-        finally:
-            self._reserved_mb -= memory_mb
-            self._prewarm_pending[(kind, memory_mb)] -= 1
-        self.prewarm_starts += 1
-        pooled = PooledContainer(container, kind, memory_mb, PREWARM)
-        self.containers[pooled.id] = pooled
-        self.on_change()
-        self._dispatch()
-
-    async def _reap_idle(self) -> None:
-        interval = max(0.05, min(self.idle_timeout_s / 4, 10.0))
-        while True:
-            await asyncio.sleep(interval)
-            now = time.monotonic()
-            idle = [c for c in self.containers.values() if c.state == WARM and now - c.last_used > self.idle_timeout_s]
-            for c in idle:
-                log.info("removing idle container %s (%s)", c.id, c.action)
-                self._remove(c)
-                self._dispatch()
-            if idle:  # the memory they held may be what the prewarmed ones were evicted for
-                self._refill_prewarm()
 
 
 class ProvisionError(Exception):

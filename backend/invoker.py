@@ -36,7 +36,8 @@ COMPLETION_RETRY_S = 300.0  # how long a start notice or completion is retried w
 class Invoker:
     def __init__(self, invoker_id: int, bus: Bus, runtime: Runtime, *, user_memory_mb: int = 2048,
                  idle_timeout_s: float = 600.0, prewarm: dict[tuple[str, int], int] | None = None,
-                 max_starts: int = MAX_STARTS, busy_poll: BusyPoll | None = None) -> None:
+                 max_starts: int = MAX_STARTS, busy_poll: BusyPoll | None = None,
+                 learned_prewarm: bool = False) -> None:
         self.id = invoker_id
         self.busy_poll = busy_poll
         self.bus = bus
@@ -44,7 +45,7 @@ class Invoker:
         self.user_memory_mb = user_memory_mb
         self.pool = ContainerPool(runtime, user_memory_mb=user_memory_mb, idle_timeout_s=idle_timeout_s,
                                   prewarm=prewarm, labels={"squall.invoker": str(invoker_id)},
-                                  max_starts=max_starts)
+                                  max_starts=max_starts, learned_prewarm=learned_prewarm)
         # Take no more from the topic than the pool could start on, so queue depth stays meaningful.
         self.max_inflight = max(1, user_memory_mb // MEMORY_MIN_MB)
         self._slots = Slots(self.max_inflight)

@@ -65,6 +65,7 @@ class Config:
     kafka_prefix: str = ""
     kafka_partitions: int = 4
     busy_poll_us: int = DEFAULT_WINDOW_US  # 0: the loop sleeps whenever it waits (busypoll.py)
+    prewarm_policy: str = "off"  # "hybrid": learned per action (prewarm_policy.py)
 
     @property
     def api_host(self) -> str:
@@ -125,7 +126,8 @@ def make_invoker(config: Config, invoker_id: int, bus: Bus, runtime: Runtime,
     prewarm = {(kind, MEMORY_DEFAULT_MB): n for kind, n in config.prewarm.items() if n} or None
     return Invoker(invoker_id, bus, runtime, user_memory_mb=config.user_memory_mb,
                    idle_timeout_s=config.idle_timeout_s, prewarm=prewarm, max_starts=config.max_starts,
-                   busy_poll=busy_poll or BusyPoll(config.busy_poll_us))
+                   busy_poll=busy_poll or BusyPoll(config.busy_poll_us),
+                   learned_prewarm=config.prewarm_policy == "hybrid")
 
 
 def write_wskprops(path: Path, api_host: str, auth: str, namespace: str) -> None:
@@ -253,6 +255,10 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prewarm", type=parse_prewarm, default=d.prewarm,
                         help="prewarmed containers per invoker: N (python:3), or KIND=N,... "
                              "(e.g. python:3=2,nodejs:default=1)")
+    parser.add_argument("--prewarm-policy", default=d.prewarm_policy, choices=["off", "hybrid"],
+                        dest="prewarm_policy",
+                        help="hybrid: keep or bring back each action's containers as its past idle times "
+                             "predict (the hybrid histogram policy); off: the idle timeout alone")
     parser.add_argument("--kafka", default=d.kafka, help="Kafka bootstrap servers (with --bus kafka)")
     parser.add_argument("--kafka-prefix", default=d.kafka_prefix, help="prefix of Squall's topics and groups")
     parser.add_argument("--kafka-partitions", type=int, default=d.kafka_partitions, dest="kafka_partitions",
@@ -289,7 +295,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
                   bus=args.bus, runtime=args.runtime, user_memory_mb=args.user_memory_mb,
                   idle_timeout_s=args.idle_timeout_s, max_starts=args.max_starts, prewarm=args.prewarm, kafka=args.kafka,
                   kafka_prefix=args.kafka_prefix, kafka_partitions=args.kafka_partitions,
-                  ack_min_s=args.ack_min_s, ack_extra_s=args.ack_extra_s, busy_poll_us=args.busy_poll_us)
+                  ack_min_s=args.ack_min_s, ack_extra_s=args.ack_extra_s, busy_poll_us=args.busy_poll_us,
+                  prewarm_policy=args.prewarm_policy)
 
 
 async def run_until_signalled(squall: Squall) -> None:
