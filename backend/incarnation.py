@@ -18,7 +18,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 if TYPE_CHECKING:
-    from .containers import PooledContainer
+    from .pooled import PooledContainer
 
 log = logging.getLogger("squall.invoker")
 
@@ -29,6 +29,7 @@ class MovedAway(Exception):
     def __init__(self, container: PooledContainer | None) -> None:
         super().__init__()
         self.container = container
+
 
 LEASE_S = 5.0  # under the bus's session timeout (6 s) and the controller's offline mark (10 s)
 SEEN_MAX = 10_000  # activation ids an incarnation remembers, to run none twice if delivered twice

@@ -61,7 +61,7 @@ def actions() -> list[str]:
     return [f"periodic{i}" for i in range(len(PERIODS_S))] + [f"random{i}" for i in range(len(POISSON_MEANS_S))]
 
 
-async def replay(squall: Squall, arrivals: list[tuple[float, str]], seconds: float) -> dict[str, Any]:
+async def replay(squall: Squall, arrivals: list[tuple[float, str]]) -> dict[str, Any]:
     base = f"http://127.0.0.1:{squall.port}"
     latencies: list[float] = []
     inits = 0
@@ -107,14 +107,14 @@ async def replay(squall: Squall, arrivals: list[tuple[float, str]], seconds: flo
             "p50": p50, "p99": p99, "mean": statistics.mean(latencies)}
 
 
-def run(policy: str, user_memory_mb: int, arrivals: list[tuple[float, str]], seconds: float, port: int) -> dict[str, Any]:
+def run(policy: str, user_memory_mb: int, arrivals: list[tuple[float, str]], port: int) -> dict[str, Any]:
     squall = Squall(port, "--runtime", "process", "--invokers", "1", "--prewarm", "0",
                     "--idle-timeout", str(IDLE_TIMEOUT_S), "--user-memory", str(user_memory_mb),
                     "--prewarm-policy", policy)
     try:
         for name in actions():
             squall.deploy(name)
-        return asyncio.run(replay(squall, arrivals, seconds))
+        return asyncio.run(replay(squall, arrivals))
     finally:
         squall.stop()
         squall.remove()
@@ -134,7 +134,7 @@ def main() -> None:
     port = 3990
     for label, memory in [("room for all 12", 2048), ("room for 6 of 12", 6 * MEMORY_MB)]:
         for policy in ["off", "hybrid"]:
-            r = run(policy, memory, arrivals, args.seconds, port)
+            r = run(policy, memory, arrivals, port)
             port += 1
             print(f"{label:<22} {policy:<7} {r['arrivals']:>8} {r['cold']:>5} {r['brought_back']:>8} "
                   f"{r['starts']:>7} {r['idle_mb_s']:>10.0f} {r['p50']:>7.2f} {r['p99']:>7.2f} {r['mean']:>8.2f}",
